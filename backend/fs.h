@@ -1,0 +1,187 @@
+// The storage interface that every layer source implements (HostDirFs now,
+// StoreFs and NfsRemoteFs later) and that the overlay calls. It knows nothing
+// of NFS: errors are POSIX errno values, identities are inode numbers.
+//
+// Contract for implementations:
+//  - Every method is safe to call from any thread concurrently.
+//  - InodeId is unique within one Filesystem and stable for the life of the
+//    inode; encode_handle()/resolve_handle() turn it into bytes that stay
+//    valid across a server restart (and fail with ESTALE once the inode is
+//    gone or its number reused).
+//  - Methods return ESTALE for an InodeId the filesystem does not (or no
+//    longer) knows, ENOTSUP for an operation the layer cannot do.
+//  - The caller (overlay/gateway) does permission checks; the filesystem
+//    applies the Cred only to set ownership of what it creates.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace pnfsgw::backend {
+
+using InodeId = uint64_t;
+
+enum class FileType : uint8_t {
+  kRegular = 1,
+  kDirectory = 2,
+  kBlock = 3,
+  kChar = 4,
+  kSymlink = 5,
+  kSocket = 6,
+  kFifo = 7,
+};
+
+struct Timespec {
+  int64_t sec = 0;
+  uint32_t nsec = 0;
+  bool operator==(const Timespec&) const = default;
+};
+
+struct Attr {
+  InodeId ino = 0;
+  FileType type = FileType::kRegular;
+  uint32_t mode = 0;  // permission bits incl. setuid/setgid/sticky (07777)
+  uint32_t nlink = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t size = 0;
+  uint64_t space_used = 0;  // bytes allocated
+  uint32_t rdev_major = 0;
+  uint32_t rdev_minor = 0;
+  Timespec atime, mtime, ctime;
+  // Changes whenever data or metadata changes (NFSv4 change attribute).
+  uint64_t change = 0;
+};
+
+struct SetAttr {
+  enum class TimeHow : uint8_t { kKeep, kServerNow, kGiven };
+  std::optional<uint32_t> mode;
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+  std::optional<uint64_t> size;
+  TimeHow atime_how = TimeHow::kKeep;
+  TimeHow mtime_how = TimeHow::kKeep;
+  Timespec atime, mtime;
+  bool empty() const {
+    return !mode && !uid && !gid && !size && atime_how == TimeHow::kKeep &&
+           mtime_how == TimeHow::kKeep;
+  }
+};
+
+struct FsStat {
+  uint64_t bytes_total = 0, bytes_free = 0, bytes_avail = 0;
+  uint64_t files_total = 0, files_free = 0, files_avail = 0;
+  uint32_t name_max = 255;
+};
+
+// Identity a new inode is created with.
+struct Cred {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+};
+
+struct DirEntry {
+  std::string name;
+  InodeId ino = 0;
+  FileType type = FileType::kRegular;
+  // Pass back to readdir() to continue after this entry. Stable across
+  // directory changes (entries added or removed elsewhere in the directory
+  // do not move it); never 0, 1 or 2 (reserved by NFSv4, RFC 8881 18.23.4).
+  uint64_t cookie = 0;
+};
+
+struct ReaddirPage {
+  std::vector<DirEntry> entries;  // never "." or ".."
+  bool eof = false;
+};
+
+enum class CreateMode : uint8_t {
+  kUnchecked,  // open existing or create
+  kExclusive,  // fail with EEXIST if it exists
+};
+
+enum class SeekWhat : uint8_t { kData, kHole };
+
+class Filesystem {
+ public:
+  virtual ~Filesystem() = default;
+
+  virtual InodeId root() const = 0;
+  virtual Result<std::string> encode_handle(InodeId ino) = 0;
+  virtual Result<InodeId> resolve_handle(std::span<const uint8_t> bytes) = 0;
+
+  virtual Result<Attr> getattr(InodeId ino) = 0;
+  virtual Result<Attr> setattr(InodeId ino, const SetAttr& sa) = 0;
+  virtual Result<FsStat> statfs() = 0;
+
+  // name is one component: never empty, ".", ".." or containing '/'.
+  virtual Result<Attr> lookup(InodeId dir, std::string_view name) = 0;
+  // The directory containing dir (the root's parent is the root).
+  virtual Result<Attr> lookup_parent(InodeId dir) = 0;
+
+  // Regular file. With kUnchecked an existing regular file is returned as is
+  // (*created = false).
+  virtual Result<Attr> create(InodeId dir, std::string_view name, uint32_t mode, const Cred& cred,
+                              CreateMode how, bool* created) = 0;
+  virtual Result<Attr> mkdir(InodeId dir, std::string_view name, uint32_t mode,
+                             const Cred& cred) = 0;
+  virtual Result<Attr> symlink(InodeId dir, std::string_view name, std::string_view target,
+                               const Cred& cred) = 0;
+  // Block/char devices, sockets and fifos.
+  virtual Result<Attr> mknod(InodeId dir, std::string_view name, FileType type, uint32_t mode,
+                             uint32_t rdev_major, uint32_t rdev_minor, const Cred& cred) = 0;
+  virtual Result<Attr> link(InodeId target, InodeId dir, std::string_view name) = 0;
+  // Removes a non-directory.
+  virtual Status unlink(InodeId dir, std::string_view name) = 0;
+  // Removes an empty directory.
+  virtual Status rmdir(InodeId dir, std::string_view name) = 0;
+  // POSIX rename(2) semantics, including replacing an existing target.
+  virtual Status rename(InodeId src_dir, std::string_view src_name, InodeId dst_dir,
+                        std::string_view dst_name) = 0;
+  virtual Result<std::string> readlink(InodeId ino) = 0;
+  // Up to max_entries entries after cookie (0 = from the start).
+  virtual Result<ReaddirPage> readdir(InodeId dir, uint64_t cookie, size_t max_entries) = 0;
+
+  // Reads into buf; returns bytes read; *eof when the read reached end of file.
+  virtual Result<size_t> read(InodeId ino, uint64_t offset, std::span<uint8_t> buf, bool* eof) = 0;
+  virtual Result<size_t> write(InodeId ino, uint64_t offset, std::span<const uint8_t> data) = 0;
+  // Makes data (and metadata unless data_only) durable.
+  virtual Status fsync(InodeId ino, bool data_only) = 0;
+
+  // Space operations (NFSv4.2, fallocate modes). Layers that cannot do them
+  // keep these defaults.
+  virtual Status allocate(InodeId, uint64_t /*offset*/, uint64_t /*length*/) {
+    return Status::error(ENOTSUP);
+  }
+  virtual Status punch_hole(InodeId, uint64_t /*offset*/, uint64_t /*length*/) {
+    return Status::error(ENOTSUP);
+  }
+  virtual Status zero_range(InodeId, uint64_t /*offset*/, uint64_t /*length*/) {
+    return Status::error(ENOTSUP);
+  }
+  virtual Status collapse_range(InodeId, uint64_t /*offset*/, uint64_t /*length*/) {
+    return Status::error(ENOTSUP);
+  }
+  virtual Status insert_range(InodeId, uint64_t /*offset*/, uint64_t /*length*/) {
+    return Status::error(ENOTSUP);
+  }
+  virtual Status clone_range(InodeId /*src*/, uint64_t /*src_off*/, InodeId /*dst*/,
+                             uint64_t /*dst_off*/, uint64_t /*length*/) {
+    return Status::error(ENOTSUP);
+  }
+  virtual Result<uint64_t> copy_range(InodeId /*src*/, uint64_t /*src_off*/, InodeId /*dst*/,
+                                      uint64_t /*dst_off*/, uint64_t /*length*/) {
+    return Result<uint64_t>::error(ENOTSUP);
+  }
+  // Offset of the next data/hole at or after offset; ENXIO past EOF.
+  virtual Result<uint64_t> seek(InodeId, uint64_t /*offset*/, SeekWhat) {
+    return Result<uint64_t>::error(ENOTSUP);
+  }
+};
+
+}  // namespace pnfsgw::backend

@@ -1,0 +1,47 @@
+// The RPC-over-TCP server: accepts connections, frames records, answers
+// NULL and mismatches, dispatches calls to RpcPrograms on a worker pool, and
+// carries backchannel calls (server -> client) on the same connections.
+// Asio stays inside server.cc (pimpl).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "gateway/rpc/rpc.h"
+
+namespace pnfsgw::net {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 2049;  // 0 = ephemeral
+  size_t io_threads = 1;
+  size_t worker_threads = 4;
+  size_t max_record = 4u << 20;          // bytes; larger records close the connection
+  size_t max_connections = 1024;
+  size_t max_inflight_per_connection = 256;  // calls being handled at once
+};
+
+class RpcServer {
+ public:
+  RpcServer(ServerOptions opts, std::vector<rpc::RpcProgram*> programs);
+  ~RpcServer();
+  RpcServer(const RpcServer&) = delete;
+  RpcServer& operator=(const RpcServer&) = delete;
+
+  // Binds and listens; after success port() is the bound port.
+  Status start();
+  uint16_t port() const;
+  // Runs the I/O threads until stop() or SIGINT/SIGTERM; returns after a
+  // clean shutdown (connections closed, in-flight calls finished).
+  void run(bool handle_signals);
+  // Safe from any thread, including a signal-driven path.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pnfsgw::net

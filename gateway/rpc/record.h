@@ -1,0 +1,41 @@
+// RPC record marking over TCP (RFC 5531 11): each record is one or more
+// fragments, each prefixed by a 4-byte header (high bit = last fragment,
+// low 31 bits = length). The framer is a pure codec: feed it bytes, it says
+// how many it consumed and hands out complete records. Not thread-safe.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace pnfsgw::rpc {
+
+class RecordFramer {
+ public:
+  enum class State { kNeedMore, kRecord, kTooLarge };
+  explicit RecordFramer(size_t max_record) : max_record_(max_record) {}
+
+  // Consumes bytes from in up to the end of the next complete record (or all
+  // of in). *consumed says how many. Returns kRecord when a record is ready
+  // (take it with take_record()), kTooLarge when the record would exceed
+  // max_record (the connection should be closed; no memory was committed
+  // beyond max_record).
+  State feed(std::span<const uint8_t> in, size_t* consumed);
+  std::vector<uint8_t> take_record();
+
+  // Writes the record-marking header for a single-fragment record of len
+  // bytes at out[0..4).
+  static void put_header(uint8_t* out, uint32_t len);
+
+ private:
+  size_t max_record_;
+  std::vector<uint8_t> record_;
+  uint8_t hdr_[4] = {};
+  size_t hdr_have_ = 0;
+  uint32_t frag_left_ = 0;
+  bool in_fragment_ = false;
+  bool last_fragment_ = false;
+  bool ready_ = false;
+};
+
+}  // namespace pnfsgw::rpc

@@ -1,0 +1,131 @@
+// ONC RPC (RFC 5531) message types and the interfaces between the transport
+// (gateway/net) and the programs it serves (NFSv4, later NFSv3 and MOUNT).
+// No Asio here: programs see a CallContext and an RpcConnection.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "gateway/xdr/xdr.h"
+
+namespace pnfsgw::rpc {
+
+constexpr uint32_t kRpcVersion = 2;
+enum MsgType : uint32_t { CALL = 0, REPLY = 1 };
+enum ReplyStat : uint32_t { MSG_ACCEPTED = 0, MSG_DENIED = 1 };
+enum AcceptStat : uint32_t {
+  SUCCESS = 0,
+  PROG_UNAVAIL = 1,
+  PROG_MISMATCH = 2,
+  PROC_UNAVAIL = 3,
+  GARBAGE_ARGS = 4,
+  SYSTEM_ERR = 5,
+};
+enum RejectStat : uint32_t { RPC_MISMATCH = 0, AUTH_ERROR = 1 };
+enum AuthStat : uint32_t {
+  AUTH_OK = 0,
+  AUTH_BADCRED = 1,
+  AUTH_REJECTEDCRED = 2,
+  AUTH_BADVERF = 3,
+  AUTH_REJECTEDVERF = 4,
+  AUTH_TOOWEAK = 5,
+};
+enum AuthFlavor : uint32_t { AUTH_NONE = 0, AUTH_SYS = 1 };
+
+constexpr size_t kMaxAuthBody = 400;       // RFC 5531 8.2: opaque_auth body <= 400
+constexpr size_t kMaxMachineName = 255;    // RFC 5531 appendix A
+constexpr size_t kMaxAuthSysGids = 16;
+
+struct AuthSysParams {
+  uint32_t stamp = 0;
+  std::string machine;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::vector<uint32_t> gids;
+};
+
+struct CallHeader {
+  uint32_t xid = 0;
+  uint32_t prog = 0;
+  uint32_t vers = 0;
+  uint32_t proc = 0;
+  uint32_t flavor = AUTH_NONE;
+  AuthSysParams sys;  // valid when flavor == AUTH_SYS
+};
+
+// What parse_call() found.
+enum class ParseResult {
+  kCall,          // header decoded; the decoder is at the procedure arguments
+  kReply,         // a REPLY message (for a call we sent on the backchannel)
+  kRpcMismatch,   // rpcvers != 2: answer MSG_DENIED/RPC_MISMATCH
+  kAuthBadCred,   // undecodable or unsupported credential: MSG_DENIED/AUTH_ERROR
+  kGarbage,       // not even a header: close the connection
+};
+
+// Decodes the RPC message header at the start of dec. For kCall the decoder
+// is left at the procedure arguments and *hdr is filled; for kReply only
+// hdr->xid is set.
+ParseResult parse_call(xdr::XdrDecoder& dec, CallHeader* hdr);
+
+// Reply header writers. All encode an AUTH_NONE verifier.
+void encode_accepted_reply(xdr::XdrEncoder& enc, uint32_t xid, AcceptStat stat);
+void encode_prog_mismatch(xdr::XdrEncoder& enc, uint32_t xid, uint32_t low, uint32_t high);
+void encode_rpc_mismatch(xdr::XdrEncoder& enc, uint32_t xid);
+void encode_auth_error(xdr::XdrEncoder& enc, uint32_t xid, AuthStat why);
+// A CALL header with the given credential (AUTH_NONE if cred is null).
+void encode_call(xdr::XdrEncoder& enc, uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc,
+                 const AuthSysParams* cred);
+
+// A transport connection. Shared because the client controls its lifetime:
+// sessions keep a reference to send callbacks on it. Safe from any thread.
+class RpcConnection {
+ public:
+  using ReplyHandler = std::function<void(Result<std::vector<uint8_t>>)>;
+  virtual ~RpcConnection() = default;
+  virtual uint64_t id() const = 0;
+  virtual bool is_open() const = 0;
+  virtual std::string peer() const = 0;  // "ip:port"
+  // Sends a CALL on this connection (the NFSv4.1 backchannel). done runs
+  // exactly once, on some thread, with the reply's procedure results (the
+  // bytes after an accepted SUCCESS reply header) or an errno: ETIMEDOUT,
+  // ECONNRESET (connection closed), EPROTO (denied or not SUCCESS).
+  virtual void send_call(uint32_t prog, uint32_t vers, uint32_t proc,
+                         const AuthSysParams* cred, std::vector<uint8_t> args,
+                         std::chrono::milliseconds timeout, ReplyHandler done) = 0;
+  // Closes the connection; pending calls complete with ECONNRESET.
+  virtual void close() = 0;
+};
+
+struct CallContext {
+  CallHeader hdr;
+  std::shared_ptr<RpcConnection> conn;
+};
+
+// What a program's handler asks the transport to do with its reply.
+enum class Disposition {
+  kReply,  // send: the encoder holds the procedure results
+  kDrop,   // send nothing (e.g. a retry of a request still in progress)
+  kClose,  // close the connection
+};
+
+// A program served by the transport (e.g. NFS 100003 v4). The transport
+// answers NULL procedures (proc 0), version and program mismatches itself.
+// handle() runs on a worker thread, concurrently with other calls.
+class RpcProgram {
+ public:
+  virtual ~RpcProgram() = default;
+  virtual uint32_t program() const = 0;
+  virtual uint32_t min_version() const = 0;
+  virtual uint32_t max_version() const = 0;
+  // Decode args, run the procedure, append the results to out. On a non-
+  // SUCCESS *stat the transport discards what was appended and sends that
+  // accept status instead.
+  virtual Disposition handle(const CallContext& ctx, xdr::XdrDecoder& args,
+                             xdr::XdrEncoder& out, AcceptStat* stat) = 0;
+};
+
+}  // namespace pnfsgw::rpc
