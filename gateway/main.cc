@@ -1,0 +1,152 @@
+// pnfsgw: the command line. `pnfsgw serve` runs the NFS server.
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "backend/hostdir/hostdir_fs.h"
+#include "common/log.h"
+#include "gateway/net/server.h"
+#include "gateway/nfs4/filehandle.h"
+#include "gateway/nfs4/server.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: pnfsgw serve [options]\n"
+    "  --listen HOST:PORT   address to serve on (default 127.0.0.1:2049; port 0 = any)\n"
+    "  --data DIR           data directory, created if missing (default ./pnfsgw-data);\n"
+    "                       DIR/export is served as the export root '/'\n"
+    "  --lease SECONDS      NFSv4 lease time (default 90)\n"
+    "  --grace SECONDS      grace period after a restart (default: the lease time)\n"
+    "  --threads N          worker threads (default 4)\n"
+    "  --verbose            debug logging\n";
+
+int usage_error(const char* fmt, const char* arg) {
+  fprintf(stderr, "pnfsgw: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\n%s", kUsage);
+  return 2;
+}
+
+bool parse_uint(const char* s, unsigned long max, unsigned long* out) {
+  if (!s || !*s) return false;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (errno || *end || v > max || s[0] == '-') return false;
+  *out = v;
+  return true;
+}
+
+bool make_dir(const std::string& path) {
+  if (mkdir(path.c_str(), 0755) == 0 || errno == EEXIST) {
+    struct stat st;
+    return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  }
+  return false;
+}
+
+int serve(int argc, char** argv) {
+  std::string listen = "127.0.0.1:2049";
+  std::string data = "pnfsgw-data";
+  unsigned long lease = 90, threads = 4;
+  long grace = -1;
+  for (int i = 0; i < argc; i++) {
+    std::string a = argv[i];
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    unsigned long v;
+    if (a == "--listen") {
+      const char* s = value();
+      if (!s) return usage_error("%s needs a value", a.c_str());
+      listen = s;
+    } else if (a == "--data") {
+      const char* s = value();
+      if (!s || !*s) return usage_error("%s needs a value", a.c_str());
+      data = s;
+    } else if (a == "--lease") {
+      if (!parse_uint(value(), 3600, &v) || v < 5) return usage_error("%s: 5..3600 seconds", a.c_str());
+      lease = v;
+    } else if (a == "--grace") {
+      if (!parse_uint(value(), 3600, &v)) return usage_error("%s: 0..3600 seconds", a.c_str());
+      grace = static_cast<long>(v);
+    } else if (a == "--threads") {
+      if (!parse_uint(value(), 256, &v) || v < 1) return usage_error("%s: 1..256", a.c_str());
+      threads = v;
+    } else if (a == "--verbose" || a == "-v") {
+      pnfsgw::set_log_level(pnfsgw::LogLevel::kDebug);
+    } else if (a == "--help" || a == "-h") {
+      fputs(kUsage, stdout);
+      return 0;
+    } else {
+      return usage_error("unknown option '%s'", a.c_str());
+    }
+  }
+  auto colon = listen.rfind(':');
+  unsigned long port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !parse_uint(listen.c_str() + colon + 1, 65535, &port))
+    return usage_error("--listen wants HOST:PORT, got '%s'", listen.c_str());
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+
+  std::string export_dir = data + "/export";
+  std::string state_dir = data + "/state";
+  if (!make_dir(data) || !make_dir(export_dir) || !make_dir(state_dir)) {
+    fprintf(stderr, "pnfsgw: cannot create data directory %s: %s\n", data.c_str(), strerror(errno));
+    return 1;
+  }
+  auto fhc = pnfsgw::nfs4::FhCodec::load_or_create(data + "/fh.key");
+  if (!fhc) {
+    fprintf(stderr, "pnfsgw: filehandle key %s/fh.key: %s\n", data.c_str(),
+            fhc.err() == EINVAL ? "wrong size (expected 32 bytes)" : strerror(fhc.err()));
+    return 1;
+  }
+  auto fs = pnfsgw::backend::open_hostdir_fs(export_dir);
+  if (!fs) {
+    fprintf(stderr, "pnfsgw: cannot export %s: %s\n", export_dir.c_str(), strerror(fs.err()));
+    return 1;
+  }
+  pnfsgw::nfs4::Nfs4Options o;
+  o.lease = std::chrono::seconds(lease);
+  o.grace = std::chrono::seconds(grace >= 0 ? static_cast<unsigned long>(grace) : lease);
+  o.state_dir = state_dir;
+  pnfsgw::nfs4::Nfs4Server nfs(o, fs->get(), fhc->get());
+
+  pnfsgw::net::ServerOptions so;
+  so.host = host;
+  so.port = static_cast<uint16_t>(port);
+  so.worker_threads = threads;
+  so.max_record = o.max_write + 64 * 1024;
+  pnfsgw::net::RpcServer server(so, {&nfs});
+  if (auto st = server.start(); !st) {
+    fprintf(stderr, "pnfsgw: cannot listen on %s: %s\n", listen.c_str(), strerror(st.err()));
+    return 1;
+  }
+  printf("pnfsgw: listening on %s:%u\n", host.c_str(), server.port());
+  printf("pnfsgw: exporting %s as /\n", export_dir.c_str());
+  fflush(stdout);
+  server.run(/*handle_signals=*/true);
+  PLOG_INFO("shut down cleanly");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fputs(kUsage, stderr);
+    return 2;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "serve") return serve(argc - 2, argv + 2);
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    fputs(kUsage, stdout);
+    return 0;
+  }
+  return usage_error("unknown command '%s'", cmd.c_str());
+}
