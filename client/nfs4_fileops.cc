@@ -1,0 +1,300 @@
+// Nfs4Client file operations: each builds one compound (after the SEQUENCE
+// that compound() adds) and returns the interesting result.
+#include "client/nfs4_client.h"
+
+namespace pnfsgw::client {
+using namespace nfs4;
+
+namespace {
+// Builder op i sits at reply index i + 1 (SEQUENCE is index 0).
+template <class R>
+Result<R> result_at(const Result<CompoundReply>& r, size_t builder_index) {
+  if (!r) return r.status();
+  return r->get<R>(builder_index + 1);
+}
+
+Status status_of(const Result<CompoundReply>& r) { return r ? r->ok_status() : r.status(); }
+
+constexpr uint32_t kReaddirMaxcount = 64 * 1024;
+constexpr size_t kReaddirMaxRounds = 100000;
+}  // namespace
+
+Result<Fh> Nfs4Client::root_fh() {
+  CompoundBuilder b;
+  b.putrootfh().getfh();
+  auto fh = result_at<GetfhRes>(compound(b), 1);
+  if (!fh) return fh.status();
+  return std::move(fh->fh);
+}
+
+Result<Fh> Nfs4Client::lookup_path(std::string_view path) {
+  CompoundBuilder b;
+  b.putrootfh();
+  size_t pos = 0;
+  while (pos < path.size()) {
+    size_t end = path.find('/', pos);
+    if (end == std::string_view::npos) end = path.size();
+    if (end > pos) b.lookup(path.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  b.getfh();
+  auto fh = result_at<GetfhRes>(compound(b), b.op_count() - 1);
+  if (!fh) return fh.status();
+  return std::move(fh->fh);
+}
+
+Result<Fh> Nfs4Client::lookup(const Fh& dir, std::string_view name) {
+  CompoundBuilder b;
+  b.putfh(dir).lookup(name).getfh();
+  auto fh = result_at<GetfhRes>(compound(b), 2);
+  if (!fh) return fh.status();
+  return std::move(fh->fh);
+}
+
+Result<Fattr> Nfs4Client::getattr(const Fh& fh, const Bitmap4& mask) {
+  CompoundBuilder b;
+  b.putfh(fh).getattr(mask);
+  auto res = result_at<GetattrRes>(compound(b), 1);
+  if (!res) return res.status();
+  return std::move(res->attrs);
+}
+
+Status Nfs4Client::setattr(const Fh& fh, const SetAttrs& attrs, const Stateid& s) {
+  CompoundBuilder b;
+  b.putfh(fh).setattr(s, attrs);
+  return status_of(compound(b));
+}
+
+Result<AccessRes> Nfs4Client::access(const Fh& fh, uint32_t mask) {
+  CompoundBuilder b;
+  b.putfh(fh).access(mask);
+  return result_at<AccessRes>(compound(b), 1);
+}
+
+namespace {
+OpenArgs open_args(const OpenOptions& o, uint64_t clientid, const std::string& default_owner) {
+  OpenArgs a;
+  a.share_access = o.share_access;
+  a.share_deny = o.share_deny;
+  a.clientid = clientid;
+  a.owner = o.owner.empty() ? default_owner : o.owner;
+  a.create = o.create;
+  a.createmode = o.createmode;
+  a.attrs = o.attrs;
+  a.verf = o.verf;
+  return a;
+}
+
+Result<OpenResult> open_result(const Result<CompoundReply>& r) {
+  auto open = result_at<OpenRes>(r, 1);
+  if (!open) return open.status();
+  auto fh = result_at<GetfhRes>(r, 2);
+  if (!fh) return fh.status();
+  return OpenResult{std::move(fh->fh), open->stateid, open->rflags, open->delegation_type};
+}
+}  // namespace
+
+Result<OpenResult> Nfs4Client::open(const Fh& dir, std::string_view name, const OpenOptions& o) {
+  OpenArgs a = open_args(o, clientid_, opts_.open_owner);
+  a.claim = CLAIM_NULL;
+  a.name = std::string(name);
+  CompoundBuilder b;
+  b.putfh(dir).open(a).getfh();
+  return open_result(compound(b));
+}
+
+Result<OpenResult> Nfs4Client::open_fh(const Fh& fh, const OpenOptions& o) {
+  OpenArgs a = open_args(o, clientid_, opts_.open_owner);
+  a.create = false;
+  a.claim = CLAIM_FH;
+  CompoundBuilder b;
+  b.putfh(fh).open(a).getfh();
+  return open_result(compound(b));
+}
+
+Result<Stateid> Nfs4Client::close(const Fh& fh, const Stateid& s) {
+  CompoundBuilder b;
+  b.putfh(fh).close(0, s);
+  auto res = result_at<CloseRes>(compound(b), 1);
+  if (!res) return res.status();
+  return res->stateid;
+}
+
+Result<Stateid> Nfs4Client::open_downgrade(const Fh& fh, const Stateid& s, uint32_t access,
+                                           uint32_t deny) {
+  CompoundBuilder b;
+  b.putfh(fh).open_downgrade(s, 0, access, deny);
+  auto res = result_at<OpenDowngradeRes>(compound(b), 1);
+  if (!res) return res.status();
+  return res->stateid;
+}
+
+Result<ReadResult> Nfs4Client::read(const Fh& fh, const Stateid& s, uint64_t offset,
+                                    uint32_t count) {
+  CompoundBuilder b;
+  b.putfh(fh).read(s, offset, count);
+  auto res = result_at<ReadRes>(compound(b), 1);
+  if (!res) return res.status();
+  if (res->data.size() > count) return Status::error(EBADMSG);
+  return ReadResult{std::move(res->data), res->eof};
+}
+
+Result<WriteResult> Nfs4Client::write(const Fh& fh, const Stateid& s, uint64_t offset,
+                                      std::span<const uint8_t> data, uint32_t stable) {
+  CompoundBuilder b;
+  b.putfh(fh).write(s, offset, stable, data);
+  auto res = result_at<WriteRes>(compound(b), 1);
+  if (!res) return res.status();
+  if (res->count > data.size()) return Status::error(EBADMSG);
+  return WriteResult{res->count, res->committed, res->verf};
+}
+
+Result<Verifier> Nfs4Client::commit(const Fh& fh, uint64_t offset, uint32_t count) {
+  CompoundBuilder b;
+  b.putfh(fh).commit(offset, count);
+  auto res = result_at<CommitRes>(compound(b), 1);
+  if (!res) return res.status();
+  return res->verf;
+}
+
+Result<Fh> Nfs4Client::mkdir(const Fh& dir, std::string_view name, uint32_t mode) {
+  SetAttrs attrs;
+  attrs.mode = mode;
+  CompoundBuilder b;
+  b.putfh(dir).create_dir(name, attrs).getfh();
+  auto fh = result_at<GetfhRes>(compound(b), 2);
+  if (!fh) return fh.status();
+  return std::move(fh->fh);
+}
+
+Result<Fh> Nfs4Client::symlink(const Fh& dir, std::string_view name, std::string_view target) {
+  SetAttrs attrs;
+  attrs.mode = 0777;
+  CompoundBuilder b;
+  b.putfh(dir).create_symlink(name, target, attrs).getfh();
+  auto fh = result_at<GetfhRes>(compound(b), 2);
+  if (!fh) return fh.status();
+  return std::move(fh->fh);
+}
+
+Status Nfs4Client::remove(const Fh& dir, std::string_view name) {
+  CompoundBuilder b;
+  b.putfh(dir).remove(name);
+  return status_of(compound(b));
+}
+
+Status Nfs4Client::rename(const Fh& src_dir, std::string_view oldname, const Fh& dst_dir,
+                          std::string_view newname) {
+  CompoundBuilder b;
+  b.putfh(src_dir).savefh().putfh(dst_dir).rename(oldname, newname);
+  return status_of(compound(b));
+}
+
+Status Nfs4Client::link(const Fh& file, const Fh& dir, std::string_view newname) {
+  CompoundBuilder b;
+  b.putfh(file).savefh().putfh(dir).link(newname);
+  return status_of(compound(b));
+}
+
+Result<std::string> Nfs4Client::readlink(const Fh& fh) {
+  CompoundBuilder b;
+  b.putfh(fh).readlink();
+  auto res = result_at<ReadlinkRes>(compound(b), 1);
+  if (!res) return res.status();
+  return std::move(res->link);
+}
+
+Result<std::vector<DirEntry>> Nfs4Client::readdir(const Fh& dir, const Bitmap4& attrs) {
+  std::vector<DirEntry> all;
+  uint64_t cookie = 0;
+  Verifier verf{};
+  uint32_t maxcount = kReaddirMaxcount;
+  if (fore_attrs_.maxresponsesize > 1024) {
+    maxcount = std::min(maxcount, fore_attrs_.maxresponsesize - 512);
+  }
+  for (size_t round = 0; round < kReaddirMaxRounds; round++) {
+    CompoundBuilder b;
+    b.putfh(dir).readdir(cookie, verf, maxcount, maxcount, attrs);
+    auto res = result_at<ReaddirRes>(compound(b), 1);
+    if (!res) return res.status();
+    // A page with no entries that is not the last would loop forever.
+    if (res->entries.empty() && !res->eof) return Status::error(EBADMSG);
+    for (auto& e : res->entries) {
+      cookie = e.cookie;
+      all.push_back(std::move(e));
+    }
+    verf = res->cookieverf;
+    if (res->eof) return all;
+  }
+  return Status::error(EBADMSG);
+}
+
+Status Nfs4Client::lock(const Fh& fh, LockOwnerState& lo, uint32_t locktype, uint64_t offset,
+                        uint64_t length, LockDenied* denied) {
+  LockerArgs l;
+  if (lo.lock_stateid) {
+    l.new_lock_owner = false;
+    l.lock_stateid = *lo.lock_stateid;
+  } else {
+    l.new_lock_owner = true;
+    l.open_stateid = lo.open_stateid;
+    l.clientid = clientid_;
+    l.owner = lo.owner;
+  }
+  CompoundBuilder b;
+  b.putfh(fh).lock(locktype, false, offset, length, l);
+  auto r = compound(b);
+  if (!r) return r.status();
+  if (r->size() < 3) return r->ok_status();
+  auto res = r->body<LockRes>(2);
+  if (!res) return res.status();
+  uint32_t st = r->at(2).status;
+  if (st == NFS4_OK) {
+    lo.lock_stateid = res->stateid;
+    return Status::ok();
+  }
+  if (denied && res->denied) *denied = *res->denied;
+  return Status::error(st);
+}
+
+Status Nfs4Client::lockt(const Fh& fh, std::string_view owner, uint32_t locktype,
+                         uint64_t offset, uint64_t length, LockDenied* denied) {
+  CompoundBuilder b;
+  b.putfh(fh).lockt(locktype, offset, length, clientid_, owner);
+  auto r = compound(b);
+  if (!r) return r.status();
+  if (r->size() < 3) return r->ok_status();
+  auto res = r->body<LocktRes>(2);
+  if (!res) return res.status();
+  if (denied && res->denied) *denied = *res->denied;
+  uint32_t st = r->at(2).status;
+  return st == NFS4_OK ? Status::ok() : Status::error(st);
+}
+
+Status Nfs4Client::locku(const Fh& fh, LockOwnerState& lo, uint32_t locktype, uint64_t offset,
+                         uint64_t length) {
+  if (!lo.lock_stateid) return Status::error(EINVAL);
+  CompoundBuilder b;
+  b.putfh(fh).locku(locktype, 0, *lo.lock_stateid, offset, length);
+  auto res = result_at<LockuRes>(compound(b), 1);
+  if (!res) return res.status();
+  lo.lock_stateid = res->stateid;
+  return Status::ok();
+}
+
+Result<std::vector<uint32_t>> Nfs4Client::test_stateid(std::span<const Stateid> stateids) {
+  CompoundBuilder b;
+  b.test_stateid(stateids);
+  auto res = result_at<TestStateidRes>(compound(b), 0);
+  if (!res) return res.status();
+  if (res->status_codes.size() != stateids.size()) return Status::error(EBADMSG);
+  return std::move(res->status_codes);
+}
+
+Status Nfs4Client::free_stateid(const Stateid& s) {
+  CompoundBuilder b;
+  b.free_stateid(s);
+  return status_of(compound(b));
+}
+
+}  // namespace pnfsgw::client

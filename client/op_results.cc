@@ -1,0 +1,419 @@
+#include "client/op_results.h"
+
+#include <cstring>
+
+namespace pnfsgw::client {
+using namespace nfs4;
+
+namespace {
+constexpr uint32_t kOk = NFS4_OK;
+constexpr size_t kMaxName = NFS4_OPAQUE_LIMIT;
+constexpr size_t kMaxPath = 4096;
+constexpr size_t kMaxData = 64u << 20;  // READ data; the record bounds it first
+constexpr size_t kMaxBody = 16u << 20;  // layout and device bodies
+
+template <size_t N>
+void fixed(XdrDecoder& dec, std::array<uint8_t, N>* out) {
+  auto s = dec.fixed_opaque(N);
+  if (dec.ok()) std::memcpy(out->data(), s.data(), N);
+}
+
+std::vector<uint8_t> var(XdrDecoder& dec, size_t max) {
+  auto s = dec.var_opaque(max);
+  return std::vector<uint8_t>(s.begin(), s.end());
+}
+
+// nfsace4: type, flag, access_mask, who.
+void skip_nfsace4(XdrDecoder& dec) {
+  dec.u32();
+  dec.u32();
+  dec.u32();
+  dec.string(kMaxName);
+}
+
+template <class R>
+bool skip_as(XdrDecoder& dec, uint32_t status) {
+  R r;
+  return r.decode(dec, status);
+}
+
+template <class R>
+constexpr OpInfo row(const char* name) {
+  return OpInfo{R::kOp, name, &skip_as<R>};
+}
+
+constexpr OpInfo kOpTable[] = {
+    row<AccessRes>("ACCESS"),
+    row<CloseRes>("CLOSE"),
+    row<CommitRes>("COMMIT"),
+    row<CreateRes>("CREATE"),
+    row<StatusOnlyRes<OP_DELEGPURGE>>("DELEGPURGE"),
+    row<StatusOnlyRes<OP_DELEGRETURN>>("DELEGRETURN"),
+    row<GetattrRes>("GETATTR"),
+    row<GetfhRes>("GETFH"),
+    row<LinkRes>("LINK"),
+    row<LockRes>("LOCK"),
+    row<LocktRes>("LOCKT"),
+    row<LockuRes>("LOCKU"),
+    row<LookupRes>("LOOKUP"),
+    row<StatusOnlyRes<OP_LOOKUPP>>("LOOKUPP"),
+    row<StatusOnlyRes<OP_NVERIFY>>("NVERIFY"),
+    row<OpenRes>("OPEN"),
+    row<StatusOnlyRes<OP_OPENATTR>>("OPENATTR"),
+    row<OpenConfirmRes>("OPEN_CONFIRM"),
+    row<OpenDowngradeRes>("OPEN_DOWNGRADE"),
+    row<PutfhRes>("PUTFH"),
+    row<StatusOnlyRes<OP_PUTPUBFH>>("PUTPUBFH"),
+    row<PutrootfhRes>("PUTROOTFH"),
+    row<ReadRes>("READ"),
+    row<ReaddirRes>("READDIR"),
+    row<ReadlinkRes>("READLINK"),
+    row<RemoveRes>("REMOVE"),
+    row<RenameRes>("RENAME"),
+    row<RenewRes>("RENEW"),
+    row<RestorefhRes>("RESTOREFH"),
+    row<SavefhRes>("SAVEFH"),
+    row<SetattrRes>("SETATTR"),
+    row<SetclientidRes>("SETCLIENTID"),
+    row<SetclientidConfirmRes>("SETCLIENTID_CONFIRM"),
+    row<StatusOnlyRes<OP_VERIFY>>("VERIFY"),
+    row<WriteRes>("WRITE"),
+    row<StatusOnlyRes<OP_RELEASE_LOCKOWNER>>("RELEASE_LOCKOWNER"),
+    row<StatusOnlyRes<OP_BACKCHANNEL_CTL>>("BACKCHANNEL_CTL"),
+    row<BindConnToSessionRes>("BIND_CONN_TO_SESSION"),
+    row<ExchangeIdRes>("EXCHANGE_ID"),
+    row<CreateSessionRes>("CREATE_SESSION"),
+    row<DestroySessionRes>("DESTROY_SESSION"),
+    row<FreeStateidRes>("FREE_STATEID"),
+    row<GetdeviceinfoRes>("GETDEVICEINFO"),
+    row<LayoutcommitRes>("LAYOUTCOMMIT"),
+    row<LayoutgetRes>("LAYOUTGET"),
+    row<LayoutreturnRes>("LAYOUTRETURN"),
+    row<SecinfoNoNameRes>("SECINFO_NO_NAME"),
+    row<SequenceRes>("SEQUENCE"),
+    row<TestStateidRes>("TEST_STATEID"),
+    row<DestroyClientidRes>("DESTROY_CLIENTID"),
+    row<ReclaimCompleteRes>("RECLAIM_COMPLETE"),
+    row<StatusOnlyRes<OP_ALLOCATE>>("ALLOCATE"),
+    row<StatusOnlyRes<OP_DEALLOCATE>>("DEALLOCATE"),
+    row<SeekRes>("SEEK"),
+    row<StatusOnlyRes<OP_CLONE>>("CLONE"),
+    row<StatusOnlyRes<OP_ILLEGAL>>("ILLEGAL"),
+};
+}  // namespace
+
+std::span<const OpInfo> op_table() { return kOpTable; }
+
+const OpInfo* find_op(uint32_t op) {
+  for (const auto& row : kOpTable) {
+    if (row.op == op) return &row;
+  }
+  return nullptr;
+}
+
+std::string op_name(uint32_t op) {
+  const OpInfo* info = find_op(op);
+  return info ? info->name : "OP_" + std::to_string(op);
+}
+
+void ChannelAttrs::encode(XdrEncoder& enc) const {
+  enc.u32(headerpadsize);
+  enc.u32(maxrequestsize);
+  enc.u32(maxresponsesize);
+  enc.u32(maxresponsesize_cached);
+  enc.u32(maxoperations);
+  enc.u32(maxrequests);
+  enc.u32(0);  // ca_rdma_ird<1>: none
+}
+
+bool ChannelAttrs::decode(XdrDecoder& dec) {
+  headerpadsize = dec.u32();
+  maxrequestsize = dec.u32();
+  maxresponsesize = dec.u32();
+  maxresponsesize_cached = dec.u32();
+  maxoperations = dec.u32();
+  maxrequests = dec.u32();
+  uint32_t n_ird = dec.array_len(1);
+  for (uint32_t i = 0; i < n_ird; i++) dec.u32();
+  return dec.ok();
+}
+
+bool SequenceRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status != kOk) return dec.ok();
+  fixed(dec, &sessionid);
+  sequenceid = dec.u32();
+  slotid = dec.u32();
+  highest_slotid = dec.u32();
+  target_highest_slotid = dec.u32();
+  status_flags = dec.u32();
+  return dec.ok();
+}
+
+bool ExchangeIdRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status != kOk) return dec.ok();
+  clientid = dec.u64();
+  sequenceid = dec.u32();
+  flags = dec.u32();
+  state_protect = dec.u32();
+  if (state_protect != SP4_NONE) {
+    // We only ask for SP4_NONE; anything else is a server we can't follow.
+    dec.fail();
+    return false;
+  }
+  server_minor_id = dec.u64();
+  server_major_id = var(dec, NFS4_OPAQUE_LIMIT);
+  server_scope = var(dec, NFS4_OPAQUE_LIMIT);
+  uint32_t n_impl = dec.array_len(1);
+  if (n_impl == 1) {
+    impl_domain = std::string(dec.string(kMaxName));
+    impl_name = std::string(dec.string(kMaxName));
+    dec.i64();  // nii_date
+    dec.u32();
+  }
+  return dec.ok();
+}
+
+bool CreateSessionRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status != kOk) return dec.ok();
+  fixed(dec, &sessionid);
+  sequenceid = dec.u32();
+  flags = dec.u32();
+  fore.decode(dec);
+  back.decode(dec);
+  return dec.ok();
+}
+
+bool BindConnToSessionRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status != kOk) return dec.ok();
+  fixed(dec, &sessionid);
+  dir = dec.u32();
+  use_rdma = dec.boolean();
+  return dec.ok();
+}
+
+bool GetfhRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status == kOk) fh.decode(dec);
+  return dec.ok();
+}
+
+bool GetattrRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status == kOk) attrs.decode(dec);
+  return dec.ok();
+}
+
+bool AccessRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status != kOk) return dec.ok();
+  supported = dec.u32();
+  access = dec.u32();
+  return dec.ok();
+}
+
+bool CommitRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status == kOk) fixed(dec, &verf);
+  return dec.ok();
+}
+
+bool CreateRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status != kOk) return dec.ok();
+  cinfo.decode(dec);
+  attrset.decode(dec);
+  return dec.ok();
+}
+
+bool LinkRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status == kOk) cinfo.decode(dec);
+  return dec.ok();
+}
+
+bool LockDenied::decode(XdrDecoder& dec) {
+  offset = dec.u64();
+  length = dec.u64();
+  locktype = dec.u32();
+  clientid = dec.u64();
+  owner = var(dec, NFS4_OPAQUE_LIMIT);
+  return dec.ok();
+}
+
+bool LockRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status == kOk) {
+    stateid.decode(dec);
+  } else if (status == NFS4ERR_DENIED) {
+    denied.emplace().decode(dec);
+  }
+  return dec.ok();
+}
+
+bool LocktRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status == NFS4ERR_DENIED) denied.emplace().decode(dec);
+  return dec.ok();
+}
+
+bool OpenRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status != kOk) return dec.ok();
+  stateid.decode(dec);
+  cinfo.decode(dec);
+  rflags = dec.u32();
+  attrset.decode(dec);
+  delegation_type = dec.u32();
+  switch (delegation_type) {
+    case OPEN_DELEGATE_NONE: break;
+    case OPEN_DELEGATE_READ:
+      delegation_stateid.decode(dec);
+      dec.boolean();  // recall
+      skip_nfsace4(dec);
+      break;
+    case OPEN_DELEGATE_WRITE:
+      delegation_stateid.decode(dec);
+      dec.boolean();  // recall
+      switch (dec.u32()) {  // nfs_space_limit4
+        case 1: dec.u64(); break;               // NFS_LIMIT_SIZE
+        case 2: dec.u32(); dec.u32(); break;    // NFS_LIMIT_BLOCKS
+        default: dec.fail();
+      }
+      skip_nfsace4(dec);
+      break;
+    case OPEN_DELEGATE_NONE_EXT:
+      why_no_delegation = dec.u32();
+      if (why_no_delegation == WND4_CONTENTION || why_no_delegation == WND4_RESOURCE) {
+        dec.boolean();
+      }
+      break;
+    default: dec.fail();
+  }
+  return dec.ok();
+}
+
+bool ReadRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status != kOk) return dec.ok();
+  eof = dec.boolean();
+  data = var(dec, kMaxData);
+  return dec.ok();
+}
+
+bool ReaddirRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status != kOk) return dec.ok();
+  fixed(dec, &cookieverf);
+  // entry4 *entries: a linked list on the wire, value_follows before each.
+  while (dec.ok() && dec.boolean()) {
+    DirEntry& e = entries.emplace_back();
+    e.cookie = dec.u64();
+    e.name = std::string(dec.string(kMaxName));
+    e.attrs.decode(dec);
+  }
+  eof = dec.boolean();
+  return dec.ok();
+}
+
+bool ReadlinkRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status == kOk) link = std::string(dec.string(kMaxPath));
+  return dec.ok();
+}
+
+bool RemoveRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status == kOk) cinfo.decode(dec);
+  return dec.ok();
+}
+
+bool RenameRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status != kOk) return dec.ok();
+  source_cinfo.decode(dec);
+  target_cinfo.decode(dec);
+  return dec.ok();
+}
+
+bool SetattrRes::decode(XdrDecoder& dec, uint32_t status) {
+  attrsset.decode(dec);
+  return dec.ok();
+}
+
+bool WriteRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status != kOk) return dec.ok();
+  count = dec.u32();
+  committed = dec.u32();
+  fixed(dec, &verf);
+  return dec.ok();
+}
+
+bool TestStateidRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status != kOk) return dec.ok();
+  uint32_t n = dec.array_len(1u << 16);
+  for (uint32_t i = 0; i < n && dec.ok(); i++) status_codes.push_back(dec.u32());
+  return dec.ok();
+}
+
+bool SecinfoNoNameRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status != kOk) return dec.ok();
+  uint32_t n = dec.array_len(64);
+  for (uint32_t i = 0; i < n && dec.ok(); i++) {
+    uint32_t flavor = dec.u32();
+    flavors.push_back(flavor);
+    if (flavor == RPCSEC_GSS) {
+      dec.var_opaque(kMaxName);  // oid
+      dec.u32();                 // qop
+      dec.u32();                 // service
+    }
+  }
+  return dec.ok();
+}
+
+bool SetclientidRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status == kOk) {
+    clientid = dec.u64();
+    fixed(dec, &confirm);
+  } else if (status == NFS4ERR_CLID_INUSE) {
+    dec.string(kMaxName);  // r_netid
+    dec.string(kMaxName);  // r_addr
+  }
+  return dec.ok();
+}
+
+bool LayoutgetRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status == NFS4ERR_LAYOUTTRYLATER) {
+    will_signal_layout_avail = dec.boolean();
+    return dec.ok();
+  }
+  if (status != kOk) return dec.ok();
+  return_on_close = dec.boolean();
+  stateid.decode(dec);
+  uint32_t n = dec.array_len(1024, 24);
+  for (uint32_t i = 0; i < n && dec.ok(); i++) {
+    Layout& l = layouts.emplace_back();
+    l.offset = dec.u64();
+    l.length = dec.u64();
+    l.iomode = dec.u32();
+    l.type = dec.u32();
+    l.body = var(dec, kMaxBody);
+  }
+  return dec.ok();
+}
+
+bool LayoutreturnRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status == kOk && dec.boolean()) stateid.emplace().decode(dec);
+  return dec.ok();
+}
+
+bool LayoutcommitRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status == kOk && dec.boolean()) new_size = dec.u64();
+  return dec.ok();
+}
+
+bool GetdeviceinfoRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status == NFS4ERR_TOOSMALL) {
+    mincount = dec.u32();
+    return dec.ok();
+  }
+  if (status != kOk) return dec.ok();
+  layout_type = dec.u32();
+  addr_body = var(dec, kMaxBody);
+  notification.decode(dec);
+  return dec.ok();
+}
+
+bool SeekRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status != kOk) return dec.ok();
+  eof = dec.boolean();
+  offset = dec.u64();
+  return dec.ok();
+}
+
+}  // namespace pnfsgw::client

@@ -1,0 +1,260 @@
+// COMPOUND4res parsing of canned server replies, including truncated and
+// garbage ones: every malformed reply is an error value, never a crash.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "client/compound.h"
+#include "client/rpc_client.h"
+#include "tests/unit/client/wire_util.h"
+
+namespace pnfsgw::client {
+namespace {
+using namespace nfs4;
+using test::Wire;
+
+void sequence_ok(Wire& w) {
+  w.u32(OP_SEQUENCE).u32(NFS4_OK);
+  w.fixed({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
+  w.words({5, 0, 15, 15, SEQ4_STATUS_CB_PATH_DOWN});
+}
+
+// fattr4 with type, size, mode, owner.
+void fattr(Wire& w) {
+  w.u32(2).u32((1u << FATTR4_TYPE) | (1u << FATTR4_SIZE));
+  w.u32((1u << (FATTR4_MODE - 32)) | (1u << (FATTR4_OWNER - 32)));
+  Wire vals;
+  vals.u32(NF4REG).u64(12345).u32(0640).str("1000");
+  w.u32(static_cast<uint32_t>(vals.size())).raw(vals.bytes());
+}
+
+std::vector<uint8_t> good_getattr_reply() {
+  Wire w;
+  w.u32(NFS4_OK).str("tag").u32(3);
+  sequence_ok(w);
+  w.u32(OP_PUTFH).u32(NFS4_OK);
+  w.u32(OP_GETATTR).u32(NFS4_OK);
+  fattr(w);
+  return w.bytes();
+}
+
+const std::vector<uint32_t> kSent{OP_SEQUENCE, OP_PUTFH, OP_GETATTR};
+
+TEST(CompoundParse, DecodesSequencePutfhGetattr) {
+  auto r = CompoundReply::parse(good_getattr_reply(), 0, kSent);
+  ASSERT_TRUE(r) << status_name(r.err());
+  EXPECT_EQ(r->status(), NFS4_OK);
+  EXPECT_EQ(r->tag(), "tag");
+  ASSERT_EQ(r->size(), 3u);
+  auto seq = r->get<SequenceRes>(0);
+  ASSERT_TRUE(seq);
+  EXPECT_EQ(seq->sequenceid, 5u);
+  EXPECT_EQ(seq->highest_slotid, 15u);
+  EXPECT_EQ(seq->status_flags, SEQ4_STATUS_CB_PATH_DOWN);
+  auto ga = r->get<GetattrRes>(2);
+  ASSERT_TRUE(ga);
+  EXPECT_EQ(ga->attrs.type, NF4REG);
+  EXPECT_EQ(ga->attrs.size, 12345u);
+  EXPECT_EQ(ga->attrs.mode, 0640u);
+  EXPECT_EQ(ga->attrs.owner, "1000");
+  EXPECT_FALSE(ga->attrs.fileid.has_value());
+  EXPECT_FALSE(ga->attrs.undecoded.has_value());
+}
+
+TEST(CompoundParse, AskingForTheWrongResultTypeIsAnError) {
+  auto r = CompoundReply::parse(good_getattr_reply(), 0, kSent);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->get<GetfhRes>(2).err(), EBADMSG);
+  EXPECT_EQ(r->get<GetattrRes>(7).err(), EBADMSG);
+  EXPECT_EQ(r->find<GetattrRes>().err(), 0);
+}
+
+TEST(CompoundParse, EveryTruncationIsAnErrorNotACrash) {
+  std::vector<uint8_t> full = good_getattr_reply();
+  for (size_t len = 0; len < full.size(); len++) {
+    std::vector<uint8_t> cut(full.begin(), full.begin() + len);
+    auto r = CompoundReply::parse(std::move(cut), 0, kSent);
+    EXPECT_FALSE(r) << "prefix of " << len << " bytes parsed";
+    EXPECT_EQ(r.err(), EBADMSG);
+  }
+}
+
+TEST(CompoundParse, RandomGarbageNeverCrashes) {
+  std::mt19937 rng(42);
+  std::vector<uint8_t> base = good_getattr_reply();
+  for (int iter = 0; iter < 20000; iter++) {
+    std::vector<uint8_t> buf = base;
+    // Flip a few bytes, sometimes truncate, sometimes pure noise.
+    if (iter % 3 == 0) {
+      buf.resize(rng() % 256);
+      for (auto& b : buf) b = static_cast<uint8_t>(rng());
+    } else {
+      int flips = 1 + rng() % 4;
+      for (int i = 0; i < flips; i++) buf[rng() % buf.size()] = static_cast<uint8_t>(rng());
+    }
+    auto r = CompoundReply::parse(std::move(buf), 0, kSent);
+    if (r) {
+      for (size_t i = 0; i < r->size(); i++) {
+        (void)r->body<SequenceRes>(i);
+        (void)r->body<GetattrRes>(i);
+      }
+    }
+  }
+}
+
+TEST(CompoundParse, HugeArrayCountsAreRejectedWithoutAllocating) {
+  Wire w;
+  w.u32(NFS4_OK).str("").u32(0xffffffffu);
+  EXPECT_EQ(CompoundReply::parse(w.bytes(), 0).err(), EBADMSG);
+
+  Wire w2;
+  w2.u32(NFS4_OK).str("").u32(2);
+  sequence_ok(w2);
+  w2.u32(OP_READ).u32(NFS4_OK).u32(0).u32(0x7fffffffu);  // data<> longer than the record
+  EXPECT_EQ(CompoundReply::parse(w2.bytes(), 0).err(), EBADMSG);
+}
+
+TEST(CompoundParse, FailedOpEndsTheResultsAndIsReported) {
+  Wire w;
+  w.u32(NFS4ERR_STALE).str("").u32(2);
+  sequence_ok(w);
+  w.u32(OP_PUTFH).u32(NFS4ERR_STALE);
+  auto r = CompoundReply::parse(w.bytes(), 0, kSent);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status(), NFS4ERR_STALE);
+  EXPECT_EQ(r->get<GetattrRes>(2).err(), NFS4ERR_STALE);
+  EXPECT_EQ(r->ok_status().err(), NFS4ERR_STALE);
+}
+
+TEST(CompoundParse, ResultsMustAnswerTheOpsSentInOrder) {
+  Wire w;
+  w.u32(NFS4_OK).str("").u32(3);
+  sequence_ok(w);
+  w.u32(OP_PUTROOTFH).u32(NFS4_OK);  // we sent PUTFH
+  w.u32(OP_GETATTR).u32(NFS4_OK);
+  fattr(w);
+  EXPECT_EQ(CompoundReply::parse(w.bytes(), 0, kSent).err(), EBADMSG);
+  // Without a sent list the same bytes parse.
+  EXPECT_TRUE(CompoundReply::parse(w.bytes(), 0));
+}
+
+TEST(CompoundParse, InconsistentStatusesAreRejected) {
+  Wire ok_but_short;  // status OK, but only 2 of 3 results
+  ok_but_short.u32(NFS4_OK).str("").u32(2);
+  sequence_ok(ok_but_short);
+  ok_but_short.u32(OP_PUTFH).u32(NFS4_OK);
+  EXPECT_EQ(CompoundReply::parse(ok_but_short.bytes(), 0, kSent).err(), EBADMSG);
+
+  Wire mismatch;  // compound status differs from the last op's
+  mismatch.u32(NFS4ERR_IO).str("").u32(2);
+  sequence_ok(mismatch);
+  mismatch.u32(OP_PUTFH).u32(NFS4ERR_STALE);
+  EXPECT_EQ(CompoundReply::parse(mismatch.bytes(), 0, kSent).err(), EBADMSG);
+}
+
+TEST(CompoundParse, LockDeniedCarriesTheConflictingLock) {
+  Wire w;
+  w.u32(NFS4ERR_DENIED).str("").u32(3);
+  sequence_ok(w);
+  w.u32(OP_PUTFH).u32(NFS4_OK);
+  w.u32(OP_LOCK).u32(NFS4ERR_DENIED).u64(100).u64(50).u32(WRITE_LT).u64(77).str("other");
+  auto r = CompoundReply::parse(w.bytes(), 0,
+                                std::vector<uint32_t>{OP_SEQUENCE, OP_PUTFH, OP_LOCK});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->get<LockRes>(2).err(), NFS4ERR_DENIED);
+  auto body = r->body<LockRes>(2);
+  ASSERT_TRUE(body);
+  ASSERT_TRUE(body->denied);
+  EXPECT_EQ(body->denied->offset, 100u);
+  EXPECT_EQ(body->denied->length, 50u);
+  EXPECT_EQ(body->denied->clientid, 77u);
+  EXPECT_EQ(std::string(body->denied->owner.begin(), body->denied->owner.end()), "other");
+}
+
+TEST(CompoundParse, ReaddirEntriesAndEof) {
+  Wire w;
+  w.u32(NFS4_OK).str("").u32(3);
+  sequence_ok(w);
+  w.u32(OP_PUTFH).u32(NFS4_OK);
+  w.u32(OP_READDIR).u32(NFS4_OK).fixed({1, 1, 1, 1, 1, 1, 1, 1});
+  for (int i = 0; i < 3; i++) {
+    w.u32(1).u64(10 + i).str("name" + std::to_string(i));
+    w.u32(1).u32(1u << FATTR4_FILEID).u32(8).u64(500 + i);
+  }
+  w.u32(0).u32(1);  // no more entries, eof
+  auto r = CompoundReply::parse(w.bytes(), 0,
+                                std::vector<uint32_t>{OP_SEQUENCE, OP_PUTFH, OP_READDIR});
+  ASSERT_TRUE(r);
+  auto rd = r->get<ReaddirRes>(2);
+  ASSERT_TRUE(rd);
+  ASSERT_EQ(rd->entries.size(), 3u);
+  EXPECT_EQ(rd->entries[2].name, "name2");
+  EXPECT_EQ(rd->entries[2].cookie, 12u);
+  EXPECT_EQ(rd->entries[2].attrs.fileid, 502u);
+  EXPECT_TRUE(rd->eof);
+}
+
+TEST(CompoundParse, UnknownOpIsAcceptedOnlyAsTheLastResult) {
+  Wire last;
+  last.u32(NFS4_OK).str("").u32(2);
+  sequence_ok(last);
+  last.u32(9999).u32(NFS4_OK).u32(1).u32(2);
+  auto r = CompoundReply::parse(last.bytes(), 0);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->at(1).body_size, 8u);
+
+  Wire middle;
+  middle.u32(NFS4_OK).str("").u32(3);
+  middle.u32(9999).u32(NFS4_OK).u32(1);
+  middle.u32(OP_PUTFH).u32(NFS4_OK);
+  EXPECT_EQ(CompoundReply::parse(middle.bytes(), 0).err(), EBADMSG);
+}
+
+TEST(CompoundParse, OpenResultWithNoneExtDelegation) {
+  Wire w;
+  w.u32(NFS4_OK).str("").u32(1);
+  w.u32(OP_OPEN).u32(NFS4_OK);
+  w.u32(1).fixed({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});  // stateid
+  w.u32(1).u64(1).u64(2);                                   // cinfo
+  w.u32(OPEN4_RESULT_LOCKTYPE_POSIX).u32(0);                // rflags, attrset
+  w.u32(OPEN_DELEGATE_NONE_EXT).u32(WND4_CONTENTION).u32(0);
+  auto r = CompoundReply::parse(w.bytes(), 0);
+  ASSERT_TRUE(r);
+  auto open = r->get<OpenRes>(0);
+  ASSERT_TRUE(open);
+  EXPECT_EQ(open->stateid.seqid, 1u);
+  EXPECT_EQ(open->stateid.other[11], 12);
+  EXPECT_EQ(open->delegation_type, OPEN_DELEGATE_NONE_EXT);
+  EXPECT_EQ(open->why_no_delegation, WND4_CONTENTION);
+}
+
+TEST(RpcReplyParse, AcceptedSuccessPointsAtResults) {
+  Wire w;
+  w.words({77, rpc::REPLY, rpc::MSG_ACCEPTED, rpc::AUTH_NONE, 0, rpc::SUCCESS, 0xabcd});
+  uint32_t xid = 0;
+  auto off = parse_rpc_reply(w.bytes(), &xid);
+  ASSERT_TRUE(off);
+  EXPECT_EQ(*off, 24u);
+  EXPECT_EQ(xid, 77u);
+}
+
+TEST(RpcReplyParse, RejectionsMapToErrnos) {
+  Wire denied;
+  denied.words({1, rpc::REPLY, rpc::MSG_DENIED, rpc::AUTH_ERROR, rpc::AUTH_TOOWEAK});
+  EXPECT_EQ(parse_rpc_reply(denied.bytes()).err(), EACCES);
+  Wire unavail;
+  unavail.words({1, rpc::REPLY, rpc::MSG_ACCEPTED, 0, 0, rpc::PROG_UNAVAIL});
+  EXPECT_EQ(parse_rpc_reply(unavail.bytes()).err(), EPROTO);
+  Wire call;
+  call.words({1, rpc::CALL, 2});
+  EXPECT_EQ(parse_rpc_reply(call.bytes()).err(), EBADMSG);
+  Wire good;
+  good.words({1, rpc::REPLY, rpc::MSG_ACCEPTED, 0, 0, rpc::SUCCESS});
+  for (size_t len = 0; len < good.size(); len++) {
+    std::span<const uint8_t> cut(good.bytes().data(), len);
+    EXPECT_FALSE(parse_rpc_reply(cut)) << len;
+  }
+}
+
+}  // namespace
+}  // namespace pnfsgw::client
