@@ -169,6 +169,7 @@ nfsstat4 op_readdir(CompoundCtx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc
   AttrBitmap req;
   req.decode(dec);
   if (!dec.ok()) return NFS4ERR_BADXDR;
+  if (!(req & writeonly_attrs()).empty()) return NFS4ERR_INVAL;  // RFC 8881 5.5
   backend::Attr dir;
   if (nfsstat4 st = dir_attr(ctx, ctx.cfh, &dir); st != NFS4_OK) return st;
   if (nfsstat4 st = require_access(ctx, dir, ACCESS4_READ); st != NFS4_OK) return st;

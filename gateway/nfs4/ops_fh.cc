@@ -84,6 +84,8 @@ nfsstat4 op_getattr(CompoundCtx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc
   AttrBitmap req;
   req.decode(dec);
   if (!dec.ok()) return NFS4ERR_BADXDR;
+  // RFC 8881 5.5: asking to read a write-only attribute is an error.
+  if (!(req & writeonly_attrs()).empty()) return NFS4ERR_INVAL;
   auto a = ctx.core.fs->getattr(ctx.cfh.ino);
   if (!a) return errno_to_nfs(a.err());
   return encode_attrs_of(ctx, req, *a, ctx.cfh.fh, enc);
