@@ -18,7 +18,7 @@ struct ServerOptions {
   uint16_t port = 2049;  // 0 = ephemeral
   size_t io_threads = 1;
   size_t worker_threads = 4;
-  size_t max_record = 4u << 20;          // bytes; larger records close the connection
+  size_t max_record = 4u << 20;  // bytes; larger records close the connection
   size_t max_connections = 1024;
   size_t max_inflight_per_connection = 256;  // calls being handled at once
 };
@@ -38,6 +38,8 @@ class RpcServer {
   void run(bool handle_signals);
   // Safe from any thread, including a signal-driven path.
   void stop();
+  // Connections currently open (for tests and monitoring). Safe from any thread.
+  size_t connection_count() const;
 
  private:
   struct Impl;

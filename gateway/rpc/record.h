@@ -20,6 +20,8 @@ class RecordFramer {
   // (take it with take_record()), kTooLarge when the record would exceed
   // max_record (the connection should be closed; no memory was committed
   // beyond max_record).
+  // A ready record must be taken before more bytes are consumed; until then
+  // feed() returns kRecord with *consumed == 0.
   State feed(std::span<const uint8_t> in, size_t* consumed);
   std::vector<uint8_t> take_record();
 
@@ -36,6 +38,7 @@ class RecordFramer {
   bool in_fragment_ = false;
   bool last_fragment_ = false;
   bool ready_ = false;
+  bool too_large_ = false;  // sticky: the stream cannot be resynchronised
 };
 
 }  // namespace pnfsgw::rpc

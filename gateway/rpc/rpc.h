@@ -36,8 +36,8 @@ enum AuthStat : uint32_t {
 };
 enum AuthFlavor : uint32_t { AUTH_NONE = 0, AUTH_SYS = 1 };
 
-constexpr size_t kMaxAuthBody = 400;       // RFC 5531 8.2: opaque_auth body <= 400
-constexpr size_t kMaxMachineName = 255;    // RFC 5531 appendix A
+constexpr size_t kMaxAuthBody = 400;     // RFC 5531 8.2: opaque_auth body <= 400
+constexpr size_t kMaxMachineName = 255;  // RFC 5531 appendix A
 constexpr size_t kMaxAuthSysGids = 16;
 
 struct AuthSysParams {
@@ -59,11 +59,11 @@ struct CallHeader {
 
 // What parse_call() found.
 enum class ParseResult {
-  kCall,          // header decoded; the decoder is at the procedure arguments
-  kReply,         // a REPLY message (for a call we sent on the backchannel)
-  kRpcMismatch,   // rpcvers != 2: answer MSG_DENIED/RPC_MISMATCH
-  kAuthBadCred,   // undecodable or unsupported credential: MSG_DENIED/AUTH_ERROR
-  kGarbage,       // not even a header: close the connection
+  kCall,         // header decoded; the decoder is at the procedure arguments
+  kReply,        // a REPLY message (for a call we sent on the backchannel)
+  kRpcMismatch,  // rpcvers != 2: answer MSG_DENIED/RPC_MISMATCH
+  kAuthBadCred,  // undecodable or unsupported credential: MSG_DENIED/AUTH_ERROR
+  kGarbage,      // not even a header: close the connection
 };
 
 // Decodes the RPC message header at the start of dec. For kCall the decoder
@@ -80,6 +80,23 @@ void encode_auth_error(xdr::XdrEncoder& enc, uint32_t xid, AuthStat why);
 void encode_call(xdr::XdrEncoder& enc, uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc,
                  const AuthSysParams* cred);
 
+// A decoded REPLY header (RFC 5531 9, rpc_msg with mtype REPLY).
+struct ReplyHeader {
+  uint32_t xid = 0;
+  ReplyStat stat = MSG_ACCEPTED;
+  AcceptStat accept = SUCCESS;       // when MSG_ACCEPTED
+  RejectStat reject = RPC_MISMATCH;  // when MSG_DENIED
+  AuthStat auth = AUTH_OK;           // when MSG_DENIED/AUTH_ERROR
+  uint32_t low = 0;                  // PROG_MISMATCH or RPC_MISMATCH range
+  uint32_t high = 0;
+};
+
+// Decodes a REPLY header from the start of a message. On true the decoder is
+// at the procedure results (meaningful for MSG_ACCEPTED/SUCCESS). Returns
+// false on anything that is not a well-formed reply; out->xid is still set
+// when at least the xid was readable.
+bool parse_reply(xdr::XdrDecoder& dec, ReplyHeader* out);
+
 // A transport connection. Shared because the client controls its lifetime:
 // sessions keep a reference to send callbacks on it. Safe from any thread.
 class RpcConnection {
@@ -93,9 +110,12 @@ class RpcConnection {
   // exactly once, on some thread, with the reply's procedure results (the
   // bytes after an accepted SUCCESS reply header) or an errno: ETIMEDOUT,
   // ECONNRESET (connection closed), EPROTO (denied or not SUCCESS).
-  virtual void send_call(uint32_t prog, uint32_t vers, uint32_t proc,
-                         const AuthSysParams* cred, std::vector<uint8_t> args,
-                         std::chrono::milliseconds timeout, ReplyHandler done) = 0;
+  // cred and args are encoded before send_call returns (cred may be freed
+  // after). On an already closed connection done runs before send_call
+  // returns, so don't call it holding a lock that done takes.
+  virtual void send_call(uint32_t prog, uint32_t vers, uint32_t proc, const AuthSysParams* cred,
+                         std::vector<uint8_t> args, std::chrono::milliseconds timeout,
+                         ReplyHandler done) = 0;
   // Closes the connection; pending calls complete with ECONNRESET.
   virtual void close() = 0;
 };
@@ -124,8 +144,8 @@ class RpcProgram {
   // Decode args, run the procedure, append the results to out. On a non-
   // SUCCESS *stat the transport discards what was appended and sends that
   // accept status instead.
-  virtual Disposition handle(const CallContext& ctx, xdr::XdrDecoder& args,
-                             xdr::XdrEncoder& out, AcceptStat* stat) = 0;
+  virtual Disposition handle(const CallContext& ctx, xdr::XdrDecoder& args, xdr::XdrEncoder& out,
+                             AcceptStat* stat) = 0;
 };
 
 }  // namespace pnfsgw::rpc

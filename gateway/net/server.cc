@@ -1,0 +1,725 @@
+// The RPC-over-TCP server (server.h), on Boost.Asio with C++20 coroutines.
+//
+// Threads: opts.io_threads run the io_context; opts.worker_threads run
+// RpcProgram::handle(). Each connection has one strand; its reader and writer
+// coroutines, its timers and all of its state live on that strand, so the
+// connection needs no lock. Worker tasks hand their replies back by posting to
+// the strand.
+//
+// Shutdown goes through one place: Engine::do_stop() on the server strand
+// closes the acceptor and every connection. Each worker task holds io_context
+// work until its reply has been posted, so io_context::run() returns only when
+// all connections are gone and all in-flight handlers have finished.
+//
+// Lifetimes: the RpcConnection handed to programs (Connection) holds no Asio
+// object, only a pointer to its ConnectionIo that close() clears, so sessions
+// may keep it after the server is gone.
+#include "gateway/net/server.h"
+
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <condition_variable>
+#include <csignal>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+#include "common/log.h"
+#include "gateway/rpc/record.h"
+
+#if defined(__clang__)
+#define GUARDED_BY(x) __attribute__((guarded_by(x)))
+#else
+#define GUARDED_BY(x)
+#endif
+
+namespace pnfsgw::net {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+using Strand = asio::strand<asio::io_context::executor_type>;
+using rpc::Disposition;
+using ReplyHandler = rpc::RpcConnection::ReplyHandler;
+
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kMaxWriteBatch = 64;  // records per gathered write
+constexpr size_t kMaxFragment = 0x7FFFFFFF;
+
+auto await_ec(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+
+// Fills in the record mark reserved at the front of enc.
+std::vector<uint8_t> finish_record(xdr::XdrEncoder& enc) {
+  std::vector<uint8_t> rec = enc.take();
+  rpc::RecordFramer::put_header(rec.data(), static_cast<uint32_t>(rec.size() - 4));
+  return rec;
+}
+
+// Runs a completion callback; a throwing callback must not take down an I/O
+// thread and the other connections with it.
+void deliver(ReplyHandler& done, Result<std::vector<uint8_t>> r) {
+  try {
+    done(std::move(r));
+  } catch (const std::exception& e) {
+    PLOG_ERROR("backchannel reply handler threw: %s", e.what());
+  } catch (...) {
+    PLOG_ERROR("backchannel reply handler threw");
+  }
+}
+
+auto log_exception(const char* what) {
+  return [what](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      PLOG_ERROR("%s: %s", what, x.what());
+    } catch (...) {
+      PLOG_ERROR("%s: unknown exception", what);
+    }
+  };
+}
+
+// Runs a program's handler on a worker thread and builds the reply record.
+std::pair<Disposition, std::vector<uint8_t>> run_handler(rpc::RpcProgram& program,
+                                                         const rpc::CallContext& ctx,
+                                                         const std::vector<uint8_t>& rec,
+                                                         size_t args_at) {
+  xdr::XdrDecoder args(rec.data() + args_at, rec.size() - args_at);
+  xdr::XdrEncoder out;
+  out.reserve_u32();
+  rpc::encode_accepted_reply(out, ctx.hdr.xid, rpc::SUCCESS);
+  const size_t header_end = out.size();
+  rpc::AcceptStat stat = rpc::SUCCESS;
+  Disposition disp = Disposition::kReply;
+  try {
+    disp = program.handle(ctx, args, out, &stat);
+  } catch (const std::exception& e) {
+    PLOG_ERROR("program %u proc %u threw: %s", ctx.hdr.prog, ctx.hdr.proc, e.what());
+    stat = rpc::SYSTEM_ERR;
+  } catch (...) {
+    PLOG_ERROR("program %u proc %u threw", ctx.hdr.prog, ctx.hdr.proc);
+    stat = rpc::SYSTEM_ERR;
+  }
+  if (disp != Disposition::kReply) return {disp, {}};
+  if (stat == rpc::SUCCESS && (out.size() < header_end || out.size() - 4 > kMaxFragment)) {
+    PLOG_ERROR("program %u proc %u produced a malformed reply", ctx.hdr.prog, ctx.hdr.proc);
+    stat = rpc::SYSTEM_ERR;
+  }
+  if (stat != rpc::SUCCESS) {
+    out.truncate(4);
+    if (stat == rpc::PROG_MISMATCH) {
+      rpc::encode_prog_mismatch(out, ctx.hdr.xid, program.min_version(), program.max_version());
+    } else {
+      rpc::encode_accepted_reply(out, ctx.hdr.xid, stat);
+    }
+  }
+  return {disp, finish_record(out)};
+}
+
+std::string format_peer(const tcp::socket& s) {
+  error_code ec;
+  tcp::endpoint ep = s.remote_endpoint(ec);
+  if (ec) return "?:0";
+  std::string ip = ep.address().to_string();
+  if (ep.address().is_v6()) ip = "[" + ip + "]";
+  return ip + ":" + std::to_string(ep.port());
+}
+
+class Engine;
+class ConnectionIo;
+
+// The RpcConnection programs and sessions hold. Shared because the client
+// controls its lifetime. Owns no Asio object. Safe from any thread.
+class Connection final : public rpc::RpcConnection {
+ public:
+  Connection(uint64_t id, std::string peer, std::shared_ptr<ConnectionIo> io)
+      : id_(id), peer_(std::move(peer)), io_(std::move(io)) {}
+
+  uint64_t id() const override { return id_; }
+  bool is_open() const override { return open_.load(); }
+  std::string peer() const override { return peer_; }
+  void send_call(uint32_t prog, uint32_t vers, uint32_t proc, const rpc::AuthSysParams* cred,
+                 std::vector<uint8_t> args, std::chrono::milliseconds timeout,
+                 ReplyHandler done) override;
+  void close() override;
+  // Called by ConnectionIo::close(), on its strand: from now on calls fail fast.
+  void detach();
+
+ private:
+  const uint64_t id_;
+  const std::string peer_;
+  std::atomic<bool> open_{true};
+  mutable std::mutex mu_;
+  std::shared_ptr<ConnectionIo> io_ GUARDED_BY(mu_);  // null once closed
+};
+
+// The Asio half of a connection: socket, framer, write queue, in-flight
+// accounting and pending backchannel calls. Everything but the constructor
+// and strand() runs on strand_.
+class ConnectionIo : public std::enable_shared_from_this<ConnectionIo> {
+ public:
+  ConnectionIo(Engine& engine, uint64_t id, tcp::socket socket, Strand strand);
+  Strand& strand() { return strand_; }
+  void start(std::weak_ptr<Connection> handle);
+  void close();
+  // rec is a CALL record with its record mark reserved and xid 0.
+  void start_call(std::vector<uint8_t> rec, std::chrono::milliseconds timeout, ReplyHandler done);
+
+ private:
+  struct OutRecord {
+    std::vector<uint8_t> bytes;
+    bool counts;  // answers a client call: releases an in-flight slot when written
+  };
+  struct PendingCall {
+    uint64_t seq;
+    ReplyHandler done;
+    std::unique_ptr<asio::steady_timer> timer;
+  };
+
+  asio::awaitable<void> reader(std::shared_ptr<ConnectionIo> self);
+  asio::awaitable<void> writer(std::shared_ptr<ConnectionIo> self);
+  asio::awaitable<bool> on_record(std::vector<uint8_t> rec);
+  asio::awaitable<void> acquire_slot();
+  void release_slots(size_t n);
+  void dispatch(rpc::RpcProgram* program, rpc::CallHeader hdr, std::vector<uint8_t> rec,
+                size_t args_at);
+  void complete_call(Disposition disp, std::vector<uint8_t> reply);
+  void queue_record(std::vector<uint8_t> rec, bool counts);
+  void on_reply(const std::vector<uint8_t>& rec);
+  void finish_call(uint32_t xid, uint64_t seq, Result<std::vector<uint8_t>> r);
+
+  Engine& engine_;
+  const uint64_t id_;
+  tcp::socket socket_;
+  Strand strand_;
+  std::weak_ptr<Connection> handle_;
+  rpc::RecordFramer framer_;
+  bool closed_ = false;
+  size_t inflight_ = 0;  // calls accepted whose reply is not yet written
+  const size_t max_inflight_;
+  asio::steady_timer slot_signal_;   // reader waits here for an in-flight slot
+  asio::steady_timer write_signal_;  // writer waits here for queued records
+  std::deque<OutRecord> out_queue_;
+  std::unordered_map<uint32_t, PendingCall> pending_;
+  uint32_t next_xid_;
+  uint64_t next_seq_ = 1;
+};
+
+struct ProgramMatch {
+  rpc::RpcProgram* program = nullptr;  // serves the requested version
+  bool known = false;                  // some registered program has this number
+  uint32_t low = UINT32_MAX;
+  uint32_t high = 0;
+};
+
+// The server proper. RpcServer::Impl is this class.
+class Engine {
+ public:
+  Engine(ServerOptions opts, std::vector<rpc::RpcProgram*> programs);
+  ~Engine();
+  Status start();
+  uint16_t port() const { return port_.load(); }
+  void run(bool handle_signals);
+  void stop();
+  size_t connection_count() const;
+
+  const ServerOptions& opts() const { return opts_; }
+  asio::io_context& io() { return io_; }
+  asio::thread_pool& pool() { return pool_; }
+  ProgramMatch find_program(uint32_t prog, uint32_t vers) const;
+  void forget(uint64_t id);
+
+ private:
+  asio::awaitable<void> accept_loop();
+  void admit(tcp::socket sock, Strand strand);
+  void do_stop();
+  void run_io();
+
+  const ServerOptions opts_;
+  const std::vector<rpc::RpcProgram*> programs_;
+  asio::io_context io_;
+  asio::thread_pool pool_;  // declared after io_: joined before io_ dies
+  Strand strand_;           // acceptor, signals, shutdown
+  tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint16_t> port_{0};
+  mutable std::mutex mu_;
+  std::unordered_map<uint64_t, std::shared_ptr<Connection>> conns_ GUARDED_BY(mu_);
+  uint64_t next_id_ GUARDED_BY(mu_) = 1;
+  std::mutex run_mu_;
+  std::condition_variable run_cv_;
+  bool running_ GUARDED_BY(run_mu_) = false;
+  bool ran_ GUARDED_BY(run_mu_) = false;
+};
+
+// ---- Connection ----
+
+void Connection::send_call(uint32_t prog, uint32_t vers, uint32_t proc,
+                           const rpc::AuthSysParams* cred, std::vector<uint8_t> args,
+                           std::chrono::milliseconds timeout, ReplyHandler done) {
+  xdr::XdrEncoder enc;
+  enc.reserve_u32();
+  rpc::encode_call(enc, 0, prog, vers, proc, cred);  // xid is assigned on the strand
+  enc.fixed_opaque(args.data(), args.size());
+  std::vector<uint8_t> rec = enc.take();
+  std::unique_lock lk(mu_);
+  if (!io_) {
+    lk.unlock();
+    deliver(done, Result<std::vector<uint8_t>>::error(ECONNRESET));
+    return;
+  }
+  // Posting under mu_ orders this call before detach(): the connection's
+  // close, and so the end of run(), waits for it.
+  auto io = io_;
+  asio::post(io->strand(), [io, rec = std::move(rec), timeout, done = std::move(done)]() mutable {
+    io->start_call(std::move(rec), timeout, std::move(done));
+  });
+}
+
+void Connection::close() {
+  open_ = false;
+  std::lock_guard lk(mu_);
+  if (io_) asio::post(io_->strand(), [io = io_] { io->close(); });
+}
+
+void Connection::detach() {
+  open_ = false;
+  std::lock_guard lk(mu_);
+  io_.reset();
+}
+
+// ---- ConnectionIo ----
+
+ConnectionIo::ConnectionIo(Engine& engine, uint64_t id, tcp::socket socket, Strand strand)
+    : engine_(engine),
+      id_(id),
+      socket_(std::move(socket)),
+      strand_(std::move(strand)),
+      framer_(engine.opts().max_record),
+      max_inflight_(std::max<size_t>(1, engine.opts().max_inflight_per_connection)),
+      slot_signal_(strand_),
+      write_signal_(strand_),
+      next_xid_(std::random_device{}()) {}
+
+void ConnectionIo::start(std::weak_ptr<Connection> handle) {
+  handle_ = std::move(handle);
+  asio::co_spawn(strand_, reader(shared_from_this()), log_exception("connection reader"));
+  asio::co_spawn(strand_, writer(shared_from_this()), log_exception("connection writer"));
+}
+
+void ConnectionIo::close() {
+  if (closed_) return;
+  closed_ = true;
+  PLOG_DEBUG("connection %llu closed", static_cast<unsigned long long>(id_));
+  error_code ec;
+  socket_.close(ec);
+  slot_signal_.cancel();
+  write_signal_.cancel();
+  out_queue_.clear();
+  if (auto h = handle_.lock()) h->detach();
+  engine_.forget(id_);
+  auto pending = std::move(pending_);
+  pending_.clear();
+  for (auto& [xid, call] : pending) {
+    call.timer->cancel();
+    deliver(call.done, Result<std::vector<uint8_t>>::error(ECONNRESET));
+  }
+}
+
+asio::awaitable<void> ConnectionIo::reader(std::shared_ptr<ConnectionIo> self) {
+  std::vector<uint8_t> buf(kReadChunk);
+  while (!closed_) {
+    error_code ec;
+    size_t n = co_await socket_.async_read_some(asio::buffer(buf), await_ec(ec));
+    if (ec) break;
+    std::span<const uint8_t> in(buf.data(), n);
+    while (!in.empty() && !closed_) {
+      size_t used = 0;
+      rpc::RecordFramer::State st = framer_.feed(in, &used);
+      in = in.subspan(used);
+      if (st == rpc::RecordFramer::State::kNeedMore) break;
+      if (st == rpc::RecordFramer::State::kTooLarge) {
+        PLOG_WARN("connection %llu: record over %zu bytes; closing",
+                  static_cast<unsigned long long>(id_), engine_.opts().max_record);
+        close();
+        co_return;
+      }
+      if (!co_await on_record(framer_.take_record())) {
+        close();
+        co_return;
+      }
+    }
+  }
+  close();
+}
+
+asio::awaitable<void> ConnectionIo::writer(std::shared_ptr<ConnectionIo> self) {
+  std::vector<OutRecord> batch;
+  std::vector<asio::const_buffer> bufs;
+  while (!closed_) {
+    if (out_queue_.empty()) {
+      error_code ec;
+      write_signal_.expires_at(asio::steady_timer::time_point::max());
+      co_await write_signal_.async_wait(await_ec(ec));
+      continue;
+    }
+    batch.clear();
+    bufs.clear();
+    while (!out_queue_.empty() && batch.size() < kMaxWriteBatch) {
+      batch.push_back(std::move(out_queue_.front()));
+      out_queue_.pop_front();
+    }
+    for (const OutRecord& r : batch) bufs.push_back(asio::buffer(r.bytes));
+    error_code ec;
+    co_await asio::async_write(socket_, bufs, await_ec(ec));
+    if (ec) {
+      close();
+      co_return;
+    }
+    size_t answered = 0;
+    for (const OutRecord& r : batch) answered += r.counts ? 1 : 0;
+    release_slots(answered);
+  }
+}
+
+// Handles one complete record. Returns false to close the connection.
+asio::awaitable<bool> ConnectionIo::on_record(std::vector<uint8_t> rec) {
+  xdr::XdrDecoder dec(rec);
+  rpc::CallHeader hdr;
+  rpc::ParseResult parsed = rpc::parse_call(dec, &hdr);
+  if (parsed == rpc::ParseResult::kGarbage) {
+    PLOG_WARN("connection %llu: undecodable RPC message; closing",
+              static_cast<unsigned long long>(id_));
+    co_return false;
+  }
+  if (parsed == rpc::ParseResult::kReply) {
+    on_reply(rec);
+    co_return true;
+  }
+  // Every call takes a slot, including those answered here, so a client that
+  // does not read its replies cannot grow the write queue without bound.
+  co_await acquire_slot();
+  if (closed_) co_return false;
+  xdr::XdrEncoder enc;
+  enc.reserve_u32();
+  if (parsed == rpc::ParseResult::kRpcMismatch) {
+    rpc::encode_rpc_mismatch(enc, hdr.xid);
+  } else if (parsed == rpc::ParseResult::kAuthBadCred) {
+    rpc::encode_auth_error(enc, hdr.xid, rpc::AUTH_BADCRED);
+  } else {
+    ProgramMatch m = engine_.find_program(hdr.prog, hdr.vers);
+    if (!m.known) {
+      rpc::encode_accepted_reply(enc, hdr.xid, rpc::PROG_UNAVAIL);
+    } else if (m.program == nullptr) {
+      rpc::encode_prog_mismatch(enc, hdr.xid, m.low, m.high);
+    } else if (hdr.proc == 0) {
+      rpc::encode_accepted_reply(enc, hdr.xid, rpc::SUCCESS);  // NULL procedure
+    } else {
+      size_t args_at = static_cast<size_t>(dec.position() - rec.data());
+      dispatch(m.program, std::move(hdr), std::move(rec), args_at);
+      co_return true;
+    }
+  }
+  queue_record(finish_record(enc), true);
+  co_return true;
+}
+
+asio::awaitable<void> ConnectionIo::acquire_slot() {
+  // Waiting here stops the reader, so TCP flow control pushes back on the
+  // client; no call is ever dropped.
+  while (inflight_ >= max_inflight_ && !closed_) {
+    error_code ec;
+    slot_signal_.expires_at(asio::steady_timer::time_point::max());
+    co_await slot_signal_.async_wait(await_ec(ec));
+  }
+  ++inflight_;
+}
+
+void ConnectionIo::release_slots(size_t n) {
+  if (n == 0) return;
+  inflight_ -= std::min(n, inflight_);
+  slot_signal_.cancel();
+}
+
+void ConnectionIo::dispatch(rpc::RpcProgram* program, rpc::CallHeader hdr, std::vector<uint8_t> rec,
+                            size_t args_at) {
+  rpc::CallContext ctx{std::move(hdr), handle_.lock()};
+  // The task owns the record (the handler's decoder views it) and holds
+  // io_context work until its reply is posted back.
+  asio::post(engine_.pool(),
+             [self = shared_from_this(), program, ctx = std::move(ctx), rec = std::move(rec),
+              args_at, work = asio::make_work_guard(engine_.io())]() mutable {
+               auto [disp, reply] = run_handler(*program, ctx, rec, args_at);
+               asio::post(self->strand_, [self, disp = disp, reply = std::move(reply)]() mutable {
+                 self->complete_call(disp, std::move(reply));
+               });
+             });
+}
+
+void ConnectionIo::complete_call(Disposition disp, std::vector<uint8_t> reply) {
+  if (closed_) return;
+  switch (disp) {
+    case Disposition::kReply:
+      queue_record(std::move(reply), true);
+      break;
+    case Disposition::kDrop:
+      release_slots(1);
+      break;
+    case Disposition::kClose:
+      PLOG_DEBUG("connection %llu: closed by program", static_cast<unsigned long long>(id_));
+      close();
+      break;
+  }
+}
+
+void ConnectionIo::queue_record(std::vector<uint8_t> rec, bool counts) {
+  if (closed_) return;
+  out_queue_.push_back(OutRecord{std::move(rec), counts});
+  write_signal_.cancel();
+}
+
+void ConnectionIo::start_call(std::vector<uint8_t> rec, std::chrono::milliseconds timeout,
+                              ReplyHandler done) {
+  if (closed_) {
+    deliver(done, Result<std::vector<uint8_t>>::error(ECONNRESET));
+    return;
+  }
+  uint32_t xid = next_xid_++;
+  while (pending_.count(xid) != 0) xid = next_xid_++;
+  rec[4] = uint8_t(xid >> 24);  // the xid follows the record mark
+  rec[5] = uint8_t(xid >> 16);
+  rec[6] = uint8_t(xid >> 8);
+  rec[7] = uint8_t(xid);
+  rpc::RecordFramer::put_header(rec.data(), static_cast<uint32_t>(rec.size() - 4));
+  uint64_t seq = next_seq_++;
+  auto timer = std::make_unique<asio::steady_timer>(strand_);
+  timer->expires_after(timeout);
+  timer->async_wait([self = shared_from_this(), xid, seq](error_code ec) {
+    if (!ec) self->finish_call(xid, seq, Result<std::vector<uint8_t>>::error(ETIMEDOUT));
+  });
+  pending_.emplace(xid, PendingCall{seq, std::move(done), std::move(timer)});
+  queue_record(std::move(rec), false);
+}
+
+void ConnectionIo::on_reply(const std::vector<uint8_t>& rec) {
+  xdr::XdrDecoder dec(rec);
+  rpc::ReplyHeader rh;
+  bool ok = rpc::parse_reply(dec, &rh);
+  auto it = pending_.find(rh.xid);
+  if (it == pending_.end()) {
+    PLOG_DEBUG("connection %llu: reply to unknown xid %u", static_cast<unsigned long long>(id_),
+               rh.xid);
+    return;
+  }
+  uint64_t seq = it->second.seq;
+  if (ok && rh.stat == rpc::MSG_ACCEPTED && rh.accept == rpc::SUCCESS) {
+    const uint8_t* body = dec.position();
+    finish_call(rh.xid, seq, std::vector<uint8_t>(body, rec.data() + rec.size()));
+  } else {
+    finish_call(rh.xid, seq, Result<std::vector<uint8_t>>::error(EPROTO));
+  }
+}
+
+void ConnectionIo::finish_call(uint32_t xid, uint64_t seq, Result<std::vector<uint8_t>> r) {
+  auto it = pending_.find(xid);
+  if (it == pending_.end() || it->second.seq != seq) return;  // already completed
+  PendingCall call = std::move(it->second);
+  pending_.erase(it);
+  call.timer->cancel();
+  deliver(call.done, std::move(r));
+}
+
+// ---- Engine ----
+
+Engine::Engine(ServerOptions opts, std::vector<rpc::RpcProgram*> programs)
+    : opts_(std::move(opts)),
+      programs_(std::move(programs)),
+      pool_(std::max<size_t>(1, opts_.worker_threads)),
+      strand_(asio::make_strand(io_)),
+      acceptor_(strand_),
+      signals_(strand_) {}
+
+Engine::~Engine() {
+  stop();
+  std::unique_lock lk(run_mu_);
+  run_cv_.wait(lk, [this] { return !running_; });
+}
+
+Status Engine::start() {
+  error_code ec;
+  tcp::resolver resolver(io_);
+  auto results = resolver.resolve(opts_.host, std::to_string(opts_.port),
+                                  tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    PLOG_ERROR("cannot resolve %s: %s", opts_.host.c_str(), ec.message().c_str());
+    return Status::error(ec ? ec.value() : EADDRNOTAVAIL);
+  }
+  tcp::endpoint ep = results.begin()->endpoint();
+  if (acceptor_.open(ep.protocol(), ec) ||
+      acceptor_.set_option(asio::socket_base::reuse_address(true), ec) || acceptor_.bind(ep, ec) ||
+      acceptor_.listen(asio::socket_base::max_listen_connections, ec)) {
+    PLOG_ERROR("cannot listen on %s:%u: %s", opts_.host.c_str(), opts_.port, ec.message().c_str());
+    error_code ignored;
+    acceptor_.close(ignored);
+    return Status::error(ec.value());
+  }
+  port_ = acceptor_.local_endpoint(ec).port();
+  PLOG_INFO("listening on %s:%u", opts_.host.c_str(), port_.load());
+  return Status::ok();
+}
+
+void Engine::run(bool handle_signals) {
+  {
+    std::lock_guard lk(run_mu_);
+    if (ran_) {
+      PLOG_ERROR("RpcServer::run() called twice");
+      return;
+    }
+    ran_ = running_ = true;
+  }
+  // Nothing runs on io_ yet, so the strand's objects can be set up here.
+  if (handle_signals) {
+    error_code ec;
+    signals_.add(SIGINT, ec);
+    signals_.add(SIGTERM, ec);
+    signals_.async_wait([this](error_code ec, int sig) {
+      if (ec) return;
+      PLOG_INFO("signal %d: stopping", sig);
+      stop();
+    });
+  }
+  if (acceptor_.is_open()) asio::co_spawn(strand_, accept_loop(), log_exception("acceptor"));
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < opts_.io_threads; ++i) threads.emplace_back([this] { run_io(); });
+  run_io();
+  for (std::thread& t : threads) t.join();
+  pool_.join();
+  PLOG_INFO("server stopped");
+  // Last statement: the destructor may run as soon as running_ is false.
+  std::lock_guard lk(run_mu_);
+  running_ = false;
+  run_cv_.notify_all();
+}
+
+void Engine::run_io() {
+  for (;;) {
+    try {
+      io_.run();
+      return;
+    } catch (const std::exception& e) {
+      PLOG_ERROR("I/O thread: %s", e.what());
+    }
+  }
+}
+
+void Engine::stop() {
+  if (stopping_.exchange(true)) return;
+  asio::post(strand_, [this] { do_stop(); });
+}
+
+void Engine::do_stop() {
+  error_code ec;
+  acceptor_.close(ec);
+  signals_.clear(ec);  // also cancels the wait and restores the default handlers
+  std::vector<std::shared_ptr<Connection>> conns;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [id, c] : conns_) conns.push_back(c);
+  }
+  for (auto& c : conns) c->close();
+}
+
+size_t Engine::connection_count() const {
+  std::lock_guard lk(mu_);
+  return conns_.size();
+}
+
+void Engine::forget(uint64_t id) {
+  std::lock_guard lk(mu_);
+  conns_.erase(id);
+}
+
+ProgramMatch Engine::find_program(uint32_t prog, uint32_t vers) const {
+  ProgramMatch m;
+  for (rpc::RpcProgram* p : programs_) {
+    if (p->program() != prog) continue;
+    m.known = true;
+    m.low = std::min(m.low, p->min_version());
+    m.high = std::max(m.high, p->max_version());
+    if (vers >= p->min_version() && vers <= p->max_version()) m.program = p;
+  }
+  return m;
+}
+
+asio::awaitable<void> Engine::accept_loop() {
+  while (!stopping_) {
+    Strand conn_strand = asio::make_strand(io_);
+    tcp::socket sock(conn_strand);
+    error_code ec;
+    co_await acceptor_.async_accept(sock, await_ec(ec));
+    if (stopping_ || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      // E.g. EMFILE: back off instead of spinning on the error.
+      PLOG_WARN("accept: %s", ec.message().c_str());
+      asio::steady_timer backoff(strand_, std::chrono::milliseconds(50));
+      co_await backoff.async_wait(await_ec(ec));
+      continue;
+    }
+    admit(std::move(sock), std::move(conn_strand));
+  }
+}
+
+void Engine::admit(tcp::socket sock, Strand strand) {
+  error_code ec;
+  sock.set_option(tcp::no_delay(true), ec);
+  std::string peer = format_peer(sock);
+  std::shared_ptr<ConnectionIo> io;
+  std::shared_ptr<Connection> conn;
+  {
+    std::lock_guard lk(mu_);
+    if (conns_.size() >= opts_.max_connections) {
+      PLOG_WARN("connection from %s refused: %zu connections open", peer.c_str(), conns_.size());
+      sock.close(ec);
+      return;
+    }
+    uint64_t id = next_id_++;
+    io = std::make_shared<ConnectionIo>(*this, id, std::move(sock), std::move(strand));
+    conn = std::make_shared<Connection>(id, peer, io);
+    conns_.emplace(id, conn);
+  }
+  PLOG_DEBUG("connection %llu from %s", static_cast<unsigned long long>(conn->id()), peer.c_str());
+  io->start(conn);
+}
+
+}  // namespace
+
+struct RpcServer::Impl : Engine {
+  using Engine::Engine;
+};
+
+RpcServer::RpcServer(ServerOptions opts, std::vector<rpc::RpcProgram*> programs)
+    : impl_(std::make_unique<Impl>(std::move(opts), std::move(programs))) {}
+RpcServer::~RpcServer() = default;
+Status RpcServer::start() { return impl_->start(); }
+uint16_t RpcServer::port() const { return impl_->port(); }
+void RpcServer::run(bool handle_signals) { impl_->run(handle_signals); }
+void RpcServer::stop() { impl_->stop(); }
+size_t RpcServer::connection_count() const { return impl_->connection_count(); }
+
+}  // namespace pnfsgw::net
