@@ -179,10 +179,11 @@ class CompoundBuilder {
   std::vector<uint8_t> encode() const;
   // COMPOUND4args with a SEQUENCE op in front of the built ops.
   std::vector<uint8_t> encode_with_sequence(const SequenceArgs& seq) const;
+  // COMPOUND4args for another minor version, with an optional SEQUENCE.
+  std::vector<uint8_t> encode_as(uint32_t minorversion, const SequenceArgs* seq) const;
 
  private:
   XdrEncoder& op(uint32_t opnum);
-  std::vector<uint8_t> encode_prefixed(const std::vector<uint8_t>* prefix, size_t nprefix) const;
 
   std::string tag_;
   uint32_t minorversion_;

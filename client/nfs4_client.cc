@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "client/ops_reply.h"
 #include "common/log.h"
 
 namespace pnfsgw::client {
@@ -49,19 +50,29 @@ Status Nfs4Client::connect(const std::string& host, uint16_t port) {
 
 Status Nfs4Client::mount(const std::string& host, uint16_t port) {
   if (Status st = connect(host, port); !st) return st;
+  if (v40()) return setclientid();
   if (Status st = exchange_id(); !st) return st;
   if (Status st = create_session(); !st) return st;
   return reclaim_complete();
 }
 
-Result<CompoundReply> Nfs4Client::send_compound(const CompoundBuilder& c, size_t conn_index) {
+Result<CompoundReply> Nfs4Client::call_compound(size_t conn_index,
+                                                std::span<const uint8_t> args,
+                                                std::span<const uint32_t> sent_ops) {
   RpcClientConnection* cn = conn(conn_index);
   if (!cn) return Status::error(ENOTCONN);
-  std::vector<uint8_t> args = c.encode();
   auto reply = cn->call(kNfsProgram, kNfsVersion, kProcCompound, cred(), args, opts_.timeout);
   if (!reply) return reply.status();
   size_t off = reply->results_offset;
-  return CompoundReply::parse(std::move(reply->record), off, c.ops());
+  return CompoundReply::parse(std::move(reply->record), off, sent_ops);
+}
+
+Result<CompoundReply> Nfs4Client::send_compound(const CompoundBuilder& c, size_t conn_index) {
+  return call_compound(conn_index, c.encode(), c.ops());
+}
+
+OpsReply Nfs4Client::run(const CompoundBuilder& ops) {
+  return OpsReply(compound(ops), v40() ? 0 : 1);
 }
 
 Result<RpcReply> Nfs4Client::send_raw(std::span<const uint8_t> compound_args, size_t conn_index) {
@@ -131,6 +142,7 @@ Status Nfs4Client::create_session() {
 }
 
 Status Nfs4Client::reclaim_complete() {
+  if (v40()) return Status::ok();  // RFC 7530 has no RECLAIM_COMPLETE
   CompoundBuilder b("reclaim_complete");
   b.reclaim_complete(false);
   auto r = compound(b);
@@ -180,7 +192,7 @@ Status Nfs4Client::destroy_clientid() {
 }
 
 void Nfs4Client::shutdown() {
-  if (!conns_.empty() && conns_[0]->is_open()) {
+  if (!v40() && !conns_.empty() && conns_[0]->is_open()) {
     if (has_session_ && !destroy_session()) PLOG_DEBUG("client: DESTROY_SESSION failed");
     if (clientid_ && !destroy_clientid()) PLOG_DEBUG("client: DESTROY_CLIENTID failed");
   }
@@ -196,6 +208,7 @@ Result<CompoundReply> Nfs4Client::compound_on(size_t conn_index, const CompoundB
 }
 
 Result<CompoundReply> Nfs4Client::send_with_slot(size_t conn_index, const CompoundBuilder& ops) {
+  if (v40()) return call_compound(conn_index, ops.encode_as(0, nullptr), ops.ops());
   RpcClientConnection* cn = conn(conn_index);
   if (!cn) return Status::error(ENOTCONN);
   if (!has_session_ || !slots_) return Status::error(ENOTCONN);
@@ -203,7 +216,7 @@ Result<CompoundReply> Nfs4Client::send_with_slot(size_t conn_index, const Compou
   if (!slot) return slot.status();
 
   SequenceArgs seq{sessionid_, slot->sequenceid, slot->slotid, slot->highest_slotid, false};
-  std::vector<uint8_t> args = ops.encode_with_sequence(seq);
+  std::vector<uint8_t> args = ops.encode_as(opts_.minorversion, &seq);
   std::vector<uint32_t> sent{OP_SEQUENCE};
   sent.insert(sent.end(), ops.ops().begin(), ops.ops().end());
 

@@ -1,9 +1,16 @@
 // Nfs4Client: an NFSv4.1 client session over one or more TCP connections.
 //
-// connect() opens the first connection; establish() runs EXCHANGE_ID,
+// connect() opens the first connection; mount() then runs EXCHANGE_ID,
 // CREATE_SESSION (with the back channel on that connection) and
 // RECLAIM_COMPLETE. Every compound() then goes out with a SEQUENCE on a free
-// slot. The file operations below are thin wrappers: one compound each,
+// slot.
+//
+// With minorversion 0 (NFSv4.0 basics, RFC 7530) mount() runs SETCLIENTID /
+// SETCLIENTID_CONFIRM instead, compounds carry no SEQUENCE, OPEN is
+// confirmed with OPEN_CONFIRM when the server asks, and the client tracks
+// open-owner and lock-owner seqids, serializing the ops that use them. No
+// NFSv4.0 callback service is offered (the callback address is unusable on
+// purpose, so the server grants no delegations). The file operations below are thin wrappers: one compound each,
 // returning typed results; errors are nfsstat4 values or client errnos (see
 // nfs4_types.h). NFS4ERR_DELAY and NFS4ERR_BADSESSION are returned, not
 // retried.
@@ -15,6 +22,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -32,7 +40,7 @@ namespace pnfsgw::client {
 struct Nfs4ClientOptions {
   std::string owner = "pnfsgw-client";  // co_ownerid; make unique per test client
   std::string open_owner = "open-owner";
-  uint32_t minorversion = 1;
+  uint32_t minorversion = 1;  // 1, or 0 for NFSv4.0
   bool auth_sys = true;  // else AUTH_NONE
   uint32_t uid = 0, gid = 0;
   std::vector<uint32_t> gids;
@@ -82,7 +90,10 @@ struct LockOwnerState {
   std::string owner;
   Stateid open_stateid;
   std::optional<Stateid> lock_stateid;
+  uint32_t seqid = 0;  // NFSv4.0 lock-owner seqid (unused in 4.1)
 };
+
+class OpsReply;
 
 class Nfs4Client {
  public:
@@ -96,7 +107,11 @@ class Nfs4Client {
   Status exchange_id();
   Status create_session();
   Status reclaim_complete();
-  // connect() + exchange_id() + create_session() + reclaim_complete().
+  // NFSv4.0: SETCLIENTID + SETCLIENTID_CONFIRM, and lease renewal.
+  Status setclientid();
+  Status renew();
+  // connect() + exchange_id() + create_session() + reclaim_complete()
+  // (4.1), or connect() + setclientid() (4.0).
   Status mount(const std::string& host, uint16_t port);
   // Opens another connection and binds it with BIND_CONN_TO_SESSION
   // (dir: CDFC4_FORE, CDFC4_BACK, CDFC4_FORE_OR_BOTH, CDFC4_BACK_OR_BOTH).
@@ -170,6 +185,17 @@ class Nfs4Client {
  private:
   RpcClientConnection* conn(size_t i);
   Result<CompoundReply> send_with_slot(size_t conn, const CompoundBuilder& ops);
+  Result<CompoundReply> call_compound(size_t conn, std::span<const uint8_t> args,
+                                      std::span<const uint32_t> sent_ops);
+  bool v40() const { return opts_.minorversion == 0; }
+  // compound() with results indexed by builder position (SEQUENCE hidden).
+  OpsReply run(const CompoundBuilder& ops);
+  Result<OpenResult> do_open(const Fh& fh, OpenArgs& a);
+  // NFSv4.0 seqids (RFC 7530 9.1.7). Callers hold v40_mu_.
+  uint32_t open_seqid_locked(const std::string& owner);
+  void after_seqid_op_locked(uint32_t* seqid, std::optional<uint32_t> status);
+  std::string owner_of_locked(const Stateid& s) const;
+  Result<Stateid> open_confirm_locked(const Fh& fh, const Stateid& s, const std::string& owner);
 
   Nfs4ClientOptions opts_;
   rpc::AuthSysParams cred_;
@@ -184,6 +210,11 @@ class Nfs4Client {
   ChannelAttrs fore_attrs_, back_attrs_;
   std::unique_ptr<SlotTable> slots_;
   std::atomic<uint32_t> last_seq_flags_{0};
+
+  // NFSv4.0 state: serializes every op that uses an open/lock-owner seqid.
+  std::mutex v40_mu_;
+  std::map<std::string, uint32_t> open_seqids_;                                // GUARDED_BY(v40_mu_)
+  std::map<std::array<uint8_t, nfs4::NFS4_OTHER_SIZE>, std::string> owners_;  // GUARDED_BY(v40_mu_)
 };
 
 }  // namespace pnfsgw::client

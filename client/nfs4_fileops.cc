@@ -1,19 +1,21 @@
 // Nfs4Client file operations: each builds one compound (after the SEQUENCE
-// that compound() adds) and returns the interesting result.
+// that compound() adds in 4.1) and returns the interesting result. Ops that
+// use NFSv4.0 seqids hold v40_mu_ and advance the seqids (nfs4_client_v40.cc).
+#include <mutex>
+
 #include "client/nfs4_client.h"
+#include "client/ops_reply.h"
 
 namespace pnfsgw::client {
 using namespace nfs4;
 
 namespace {
-// Builder op i sits at reply index i + 1 (SEQUENCE is index 0).
 template <class R>
-Result<R> result_at(const Result<CompoundReply>& r, size_t builder_index) {
-  if (!r) return r.status();
-  return r->get<R>(builder_index + 1);
+Result<R> result_at(const OpsReply& r, size_t builder_index) {
+  return r.get<R>(builder_index);
 }
 
-Status status_of(const Result<CompoundReply>& r) { return r ? r->ok_status() : r.status(); }
+Status status_of(const OpsReply& r) { return r.status(); }
 
 constexpr uint32_t kReaddirMaxcount = 64 * 1024;
 constexpr size_t kReaddirMaxRounds = 100000;
@@ -22,7 +24,7 @@ constexpr size_t kReaddirMaxRounds = 100000;
 Result<Fh> Nfs4Client::root_fh() {
   CompoundBuilder b;
   b.putrootfh().getfh();
-  auto fh = result_at<GetfhRes>(compound(b), 1);
+  auto fh = result_at<GetfhRes>(run(b), 1);
   if (!fh) return fh.status();
   return std::move(fh->fh);
 }
@@ -38,7 +40,7 @@ Result<Fh> Nfs4Client::lookup_path(std::string_view path) {
     pos = end + 1;
   }
   b.getfh();
-  auto fh = result_at<GetfhRes>(compound(b), b.op_count() - 1);
+  auto fh = result_at<GetfhRes>(run(b), b.op_count() - 1);
   if (!fh) return fh.status();
   return std::move(fh->fh);
 }
@@ -46,7 +48,7 @@ Result<Fh> Nfs4Client::lookup_path(std::string_view path) {
 Result<Fh> Nfs4Client::lookup(const Fh& dir, std::string_view name) {
   CompoundBuilder b;
   b.putfh(dir).lookup(name).getfh();
-  auto fh = result_at<GetfhRes>(compound(b), 2);
+  auto fh = result_at<GetfhRes>(run(b), 2);
   if (!fh) return fh.status();
   return std::move(fh->fh);
 }
@@ -54,7 +56,7 @@ Result<Fh> Nfs4Client::lookup(const Fh& dir, std::string_view name) {
 Result<Fattr> Nfs4Client::getattr(const Fh& fh, const Bitmap4& mask) {
   CompoundBuilder b;
   b.putfh(fh).getattr(mask);
-  auto res = result_at<GetattrRes>(compound(b), 1);
+  auto res = result_at<GetattrRes>(run(b), 1);
   if (!res) return res.status();
   return std::move(res->attrs);
 }
@@ -62,13 +64,13 @@ Result<Fattr> Nfs4Client::getattr(const Fh& fh, const Bitmap4& mask) {
 Status Nfs4Client::setattr(const Fh& fh, const SetAttrs& attrs, const Stateid& s) {
   CompoundBuilder b;
   b.putfh(fh).setattr(s, attrs);
-  return status_of(compound(b));
+  return status_of(run(b));
 }
 
 Result<AccessRes> Nfs4Client::access(const Fh& fh, uint32_t mask) {
   CompoundBuilder b;
   b.putfh(fh).access(mask);
-  return result_at<AccessRes>(compound(b), 1);
+  return result_at<AccessRes>(run(b), 1);
 }
 
 namespace {
@@ -85,7 +87,7 @@ OpenArgs open_args(const OpenOptions& o, uint64_t clientid, const std::string& d
   return a;
 }
 
-Result<OpenResult> open_result(const Result<CompoundReply>& r) {
+Result<OpenResult> open_result(const OpsReply& r) {
   auto open = result_at<OpenRes>(r, 1);
   if (!open) return open.status();
   auto fh = result_at<GetfhRes>(r, 2);
@@ -98,33 +100,69 @@ Result<OpenResult> Nfs4Client::open(const Fh& dir, std::string_view name, const 
   OpenArgs a = open_args(o, clientid_, opts_.open_owner);
   a.claim = CLAIM_NULL;
   a.name = std::string(name);
-  CompoundBuilder b;
-  b.putfh(dir).open(a).getfh();
-  return open_result(compound(b));
+  return do_open(dir, a);
 }
 
 Result<OpenResult> Nfs4Client::open_fh(const Fh& fh, const OpenOptions& o) {
   OpenArgs a = open_args(o, clientid_, opts_.open_owner);
   a.create = false;
   a.claim = CLAIM_FH;
+  return do_open(fh, a);
+}
+
+Result<OpenResult> Nfs4Client::do_open(const Fh& fh, OpenArgs& a) {
+  std::unique_lock<std::mutex> lk(v40_mu_, std::defer_lock);
+  if (v40()) {
+    lk.lock();
+    a.seqid = open_seqid_locked(a.owner);
+  }
   CompoundBuilder b;
   b.putfh(fh).open(a).getfh();
-  return open_result(compound(b));
+  OpsReply r = run(b);
+  if (!v40()) return open_result(r);
+
+  after_seqid_op_locked(&open_seqids_[a.owner], r.op_status(1));
+  auto res = open_result(r);
+  if (!res) return res;
+  if (res->rflags & OPEN4_RESULT_CONFIRM) {  // RFC 7530 16.18.5
+    auto confirmed = open_confirm_locked(res->fh, res->stateid, a.owner);
+    if (!confirmed) return confirmed.status();
+    res->stateid = *confirmed;
+  }
+  owners_[res->stateid.other] = a.owner;
+  return res;
 }
 
 Result<Stateid> Nfs4Client::close(const Fh& fh, const Stateid& s) {
+  std::unique_lock<std::mutex> lk(v40_mu_, std::defer_lock);
+  uint32_t* seqid = nullptr;
+  if (v40()) {
+    lk.lock();
+    seqid = &open_seqids_[owner_of_locked(s)];
+  }
   CompoundBuilder b;
-  b.putfh(fh).close(0, s);
-  auto res = result_at<CloseRes>(compound(b), 1);
+  b.putfh(fh).close(seqid ? *seqid : 0, s);
+  OpsReply r = run(b);
+  if (seqid) after_seqid_op_locked(seqid, r.op_status(1));
+  auto res = result_at<CloseRes>(r, 1);
   if (!res) return res.status();
+  if (v40()) owners_.erase(s.other);
   return res->stateid;
 }
 
 Result<Stateid> Nfs4Client::open_downgrade(const Fh& fh, const Stateid& s, uint32_t access,
                                            uint32_t deny) {
+  std::unique_lock<std::mutex> lk(v40_mu_, std::defer_lock);
+  uint32_t* seqid = nullptr;
+  if (v40()) {
+    lk.lock();
+    seqid = &open_seqids_[owner_of_locked(s)];
+  }
   CompoundBuilder b;
-  b.putfh(fh).open_downgrade(s, 0, access, deny);
-  auto res = result_at<OpenDowngradeRes>(compound(b), 1);
+  b.putfh(fh).open_downgrade(s, seqid ? *seqid : 0, access, deny);
+  OpsReply r = run(b);
+  if (seqid) after_seqid_op_locked(seqid, r.op_status(1));
+  auto res = result_at<OpenDowngradeRes>(r, 1);
   if (!res) return res.status();
   return res->stateid;
 }
@@ -133,7 +171,7 @@ Result<ReadResult> Nfs4Client::read(const Fh& fh, const Stateid& s, uint64_t off
                                     uint32_t count) {
   CompoundBuilder b;
   b.putfh(fh).read(s, offset, count);
-  auto res = result_at<ReadRes>(compound(b), 1);
+  auto res = result_at<ReadRes>(run(b), 1);
   if (!res) return res.status();
   if (res->data.size() > count) return Status::error(EBADMSG);
   return ReadResult{std::move(res->data), res->eof};
@@ -143,7 +181,7 @@ Result<WriteResult> Nfs4Client::write(const Fh& fh, const Stateid& s, uint64_t o
                                       std::span<const uint8_t> data, uint32_t stable) {
   CompoundBuilder b;
   b.putfh(fh).write(s, offset, stable, data);
-  auto res = result_at<WriteRes>(compound(b), 1);
+  auto res = result_at<WriteRes>(run(b), 1);
   if (!res) return res.status();
   if (res->count > data.size()) return Status::error(EBADMSG);
   return WriteResult{res->count, res->committed, res->verf};
@@ -152,7 +190,7 @@ Result<WriteResult> Nfs4Client::write(const Fh& fh, const Stateid& s, uint64_t o
 Result<Verifier> Nfs4Client::commit(const Fh& fh, uint64_t offset, uint32_t count) {
   CompoundBuilder b;
   b.putfh(fh).commit(offset, count);
-  auto res = result_at<CommitRes>(compound(b), 1);
+  auto res = result_at<CommitRes>(run(b), 1);
   if (!res) return res.status();
   return res->verf;
 }
@@ -162,7 +200,7 @@ Result<Fh> Nfs4Client::mkdir(const Fh& dir, std::string_view name, uint32_t mode
   attrs.mode = mode;
   CompoundBuilder b;
   b.putfh(dir).create_dir(name, attrs).getfh();
-  auto fh = result_at<GetfhRes>(compound(b), 2);
+  auto fh = result_at<GetfhRes>(run(b), 2);
   if (!fh) return fh.status();
   return std::move(fh->fh);
 }
@@ -172,7 +210,7 @@ Result<Fh> Nfs4Client::symlink(const Fh& dir, std::string_view name, std::string
   attrs.mode = 0777;
   CompoundBuilder b;
   b.putfh(dir).create_symlink(name, target, attrs).getfh();
-  auto fh = result_at<GetfhRes>(compound(b), 2);
+  auto fh = result_at<GetfhRes>(run(b), 2);
   if (!fh) return fh.status();
   return std::move(fh->fh);
 }
@@ -180,26 +218,26 @@ Result<Fh> Nfs4Client::symlink(const Fh& dir, std::string_view name, std::string
 Status Nfs4Client::remove(const Fh& dir, std::string_view name) {
   CompoundBuilder b;
   b.putfh(dir).remove(name);
-  return status_of(compound(b));
+  return status_of(run(b));
 }
 
 Status Nfs4Client::rename(const Fh& src_dir, std::string_view oldname, const Fh& dst_dir,
                           std::string_view newname) {
   CompoundBuilder b;
   b.putfh(src_dir).savefh().putfh(dst_dir).rename(oldname, newname);
-  return status_of(compound(b));
+  return status_of(run(b));
 }
 
 Status Nfs4Client::link(const Fh& file, const Fh& dir, std::string_view newname) {
   CompoundBuilder b;
   b.putfh(file).savefh().putfh(dir).link(newname);
-  return status_of(compound(b));
+  return status_of(run(b));
 }
 
 Result<std::string> Nfs4Client::readlink(const Fh& fh) {
   CompoundBuilder b;
   b.putfh(fh).readlink();
-  auto res = result_at<ReadlinkRes>(compound(b), 1);
+  auto res = result_at<ReadlinkRes>(run(b), 1);
   if (!res) return res.status();
   return std::move(res->link);
 }
@@ -215,7 +253,7 @@ Result<std::vector<DirEntry>> Nfs4Client::readdir(const Fh& dir, const Bitmap4& 
   for (size_t round = 0; round < kReaddirMaxRounds; round++) {
     CompoundBuilder b;
     b.putfh(dir).readdir(cookie, verf, maxcount, maxcount, attrs);
-    auto res = result_at<ReaddirRes>(compound(b), 1);
+    auto res = result_at<ReaddirRes>(run(b), 1);
     if (!res) return res.status();
     // A page with no entries that is not the last would loop forever.
     if (res->entries.empty() && !res->eof) return Status::error(EBADMSG);
@@ -231,7 +269,10 @@ Result<std::vector<DirEntry>> Nfs4Client::readdir(const Fh& dir, const Bitmap4& 
 
 Status Nfs4Client::lock(const Fh& fh, LockOwnerState& lo, uint32_t locktype, uint64_t offset,
                         uint64_t length, LockDenied* denied) {
+  std::unique_lock<std::mutex> lk(v40_mu_, std::defer_lock);
+  if (v40()) lk.lock();
   LockerArgs l;
+  uint32_t* open_seqid = nullptr;
   if (lo.lock_stateid) {
     l.new_lock_owner = false;
     l.lock_stateid = *lo.lock_stateid;
@@ -240,43 +281,54 @@ Status Nfs4Client::lock(const Fh& fh, LockOwnerState& lo, uint32_t locktype, uin
     l.open_stateid = lo.open_stateid;
     l.clientid = clientid_;
     l.owner = lo.owner;
+    if (v40()) {
+      open_seqid = &open_seqids_[owner_of_locked(lo.open_stateid)];
+      l.open_seqid = *open_seqid;
+    }
   }
+  l.lock_seqid = v40() ? lo.seqid : 0;
   CompoundBuilder b;
   b.putfh(fh).lock(locktype, false, offset, length, l);
-  auto r = compound(b);
-  if (!r) return r.status();
-  if (r->size() < 3) return r->ok_status();
-  auto res = r->body<LockRes>(2);
+  OpsReply r = run(b);
+  if (v40()) {
+    if (open_seqid) after_seqid_op_locked(open_seqid, r.op_status(1));
+    after_seqid_op_locked(&lo.seqid, r.op_status(1));
+  }
+  std::optional<uint32_t> st = r.op_status(1);
+  if (!st) return r.status();
+  auto res = r.body<LockRes>(1);
   if (!res) return res.status();
-  uint32_t st = r->at(2).status;
-  if (st == NFS4_OK) {
+  if (*st == NFS4_OK) {
     lo.lock_stateid = res->stateid;
     return Status::ok();
   }
   if (denied && res->denied) *denied = *res->denied;
-  return Status::error(st);
+  return Status::error(*st);
 }
 
 Status Nfs4Client::lockt(const Fh& fh, std::string_view owner, uint32_t locktype,
                          uint64_t offset, uint64_t length, LockDenied* denied) {
   CompoundBuilder b;
   b.putfh(fh).lockt(locktype, offset, length, clientid_, owner);
-  auto r = compound(b);
-  if (!r) return r.status();
-  if (r->size() < 3) return r->ok_status();
-  auto res = r->body<LocktRes>(2);
+  OpsReply r = run(b);
+  std::optional<uint32_t> st = r.op_status(1);
+  if (!st) return r.status();
+  auto res = r.body<LocktRes>(1);
   if (!res) return res.status();
   if (denied && res->denied) *denied = *res->denied;
-  uint32_t st = r->at(2).status;
-  return st == NFS4_OK ? Status::ok() : Status::error(st);
+  return *st == NFS4_OK ? Status::ok() : Status::error(*st);
 }
 
 Status Nfs4Client::locku(const Fh& fh, LockOwnerState& lo, uint32_t locktype, uint64_t offset,
                          uint64_t length) {
   if (!lo.lock_stateid) return Status::error(EINVAL);
+  std::unique_lock<std::mutex> lk(v40_mu_, std::defer_lock);
+  if (v40()) lk.lock();
   CompoundBuilder b;
-  b.putfh(fh).locku(locktype, 0, *lo.lock_stateid, offset, length);
-  auto res = result_at<LockuRes>(compound(b), 1);
+  b.putfh(fh).locku(locktype, v40() ? lo.seqid : 0, *lo.lock_stateid, offset, length);
+  OpsReply r = run(b);
+  if (v40()) after_seqid_op_locked(&lo.seqid, r.op_status(1));
+  auto res = result_at<LockuRes>(r, 1);
   if (!res) return res.status();
   lo.lock_stateid = res->stateid;
   return Status::ok();
@@ -285,7 +337,7 @@ Status Nfs4Client::locku(const Fh& fh, LockOwnerState& lo, uint32_t locktype, ui
 Result<std::vector<uint32_t>> Nfs4Client::test_stateid(std::span<const Stateid> stateids) {
   CompoundBuilder b;
   b.test_stateid(stateids);
-  auto res = result_at<TestStateidRes>(compound(b), 0);
+  auto res = result_at<TestStateidRes>(run(b), 0);
   if (!res) return res.status();
   if (res->status_codes.size() != stateids.size()) return Status::error(EBADMSG);
   return std::move(res->status_codes);
@@ -294,7 +346,7 @@ Result<std::vector<uint32_t>> Nfs4Client::test_stateid(std::span<const Stateid> 
 Status Nfs4Client::free_stateid(const Stateid& s) {
   CompoundBuilder b;
   b.free_stateid(s);
-  return status_of(compound(b));
+  return status_of(run(b));
 }
 
 }  // namespace pnfsgw::client
