@@ -41,8 +41,10 @@ bool CbLayoutRecall::decode(XdrDecoder& dec) {
       fsid_major = dec.u64();
       fsid_minor = dec.u64();
       break;
-    case 3: break;
-    default: dec.fail();
+    case 3:
+      break;
+    default:
+      dec.fail();
   }
   return dec.ok();
 }
@@ -111,8 +113,10 @@ rpc::AcceptStat CallbackService::handle_call(const rpc::CallHeader& hdr, XdrDeco
     case kCbProcNull:
       count([](CbCounters& c) { c.cb_null++; });
       return rpc::SUCCESS;
-    case kCbProcCompound: return handle_compound(args, results);
-    default: return rpc::PROC_UNAVAIL;
+    case kCbProcCompound:
+      return handle_compound(args, results);
+    default:
+      return rpc::PROC_UNAVAIL;
   }
 }
 

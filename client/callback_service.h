@@ -36,9 +36,9 @@ using CbOpHook = std::function<uint32_t(uint32_t op, XdrDecoder& args, XdrEncode
 struct CbCounters {
   uint64_t cb_null = 0;
   uint64_t cb_compound = 0;
-  uint64_t cb_sequence = 0;         // CB_SEQUENCE ops seen, any outcome
-  uint64_t cb_sequence_ok = 0;      // answered NFS4_OK (new requests)
-  uint64_t cb_sequence_replays = 0; // answered from the reply cache
+  uint64_t cb_sequence = 0;          // CB_SEQUENCE ops seen, any outcome
+  uint64_t cb_sequence_ok = 0;       // answered NFS4_OK (new requests)
+  uint64_t cb_sequence_replays = 0;  // answered from the reply cache
   std::map<uint32_t, uint64_t> ops;  // every CB op number seen (incl. CB_SEQUENCE)
 };
 
@@ -91,7 +91,7 @@ class CallbackService {
 
  private:
   struct CbSlot {
-    uint32_t seqid = 0;  // last seqid processed
+    uint32_t seqid = 0;                          // last seqid processed
     std::optional<std::vector<uint8_t>> cached;  // CB_COMPOUND4res of it
   };
   // Runs CB_SEQUENCE; on a replay sets *replay to the cached reply.

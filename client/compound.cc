@@ -154,8 +154,12 @@ CompoundBuilder& CompoundBuilder::open(const OpenArgs& a) {
     e.u32(a.createmode);
     switch (a.createmode) {
       case UNCHECKED4:
-      case GUARDED4: a.attrs.encode(e); break;
-      case EXCLUSIVE4: e.fixed_opaque(a.verf.data(), a.verf.size()); break;
+      case GUARDED4:
+        a.attrs.encode(e);
+        break;
+      case EXCLUSIVE4:
+        e.fixed_opaque(a.verf.data(), a.verf.size());
+        break;
       case EXCLUSIVE4_1:
         e.fixed_opaque(a.verf.data(), a.verf.size());
         a.attrs.encode(e);
@@ -174,8 +178,8 @@ CompoundBuilder& CompoundBuilder::close(uint32_t seqid, const Stateid& s) {
   return *this;
 }
 
-CompoundBuilder& CompoundBuilder::open_downgrade(const Stateid& s, uint32_t seqid,
-                                                 uint32_t access, uint32_t deny) {
+CompoundBuilder& CompoundBuilder::open_downgrade(const Stateid& s, uint32_t seqid, uint32_t access,
+                                                 uint32_t deny) {
   XdrEncoder& e = op(OP_OPEN_DOWNGRADE);
   s.encode(e);
   e.u32(seqid);

@@ -68,11 +68,11 @@ struct OpenArgs {
 struct LockerArgs {
   bool new_lock_owner = true;
   uint32_t open_seqid = 0;
-  Stateid open_stateid;    // new owner
-  Stateid lock_stateid;    // existing owner
+  Stateid open_stateid;  // new owner
+  Stateid lock_stateid;  // existing owner
   uint32_t lock_seqid = 0;
   uint64_t clientid = 0;
-  std::string owner;       // lock_owner4.owner (new owner)
+  std::string owner;  // lock_owner4.owner (new owner)
 };
 
 struct LayoutgetArgs {
@@ -140,8 +140,7 @@ class CompoundBuilder {
   // Open state and I/O.
   CompoundBuilder& open(const OpenArgs& a);
   CompoundBuilder& close(uint32_t seqid, const Stateid& s);
-  CompoundBuilder& open_downgrade(const Stateid& s, uint32_t seqid, uint32_t access,
-                                  uint32_t deny);
+  CompoundBuilder& open_downgrade(const Stateid& s, uint32_t seqid, uint32_t access, uint32_t deny);
   CompoundBuilder& read(const Stateid& s, uint64_t offset, uint32_t count);
   CompoundBuilder& write(const Stateid& s, uint64_t offset, uint32_t stable,
                          std::span<const uint8_t> data);
@@ -162,8 +161,8 @@ class CompoundBuilder {
   // LAYOUTRETURN4_FSID (2) or LAYOUTRETURN4_ALL (3).
   CompoundBuilder& layoutreturn_bulk(uint32_t returntype, uint32_t layout_type, uint32_t iomode);
   CompoundBuilder& layoutcommit(uint64_t offset, uint64_t length, bool reclaim, const Stateid& s,
-                                std::optional<uint64_t> last_write_offset,
-                                uint32_t layout_type, std::span<const uint8_t> update_body);
+                                std::optional<uint64_t> last_write_offset, uint32_t layout_type,
+                                std::span<const uint8_t> update_body);
   CompoundBuilder& getdeviceinfo(std::span<const uint8_t, 16> deviceid, uint32_t layout_type,
                                  uint32_t maxcount, const Bitmap4& notify);
 
@@ -214,9 +213,7 @@ class CompoundReply {
   const OpResult& at(size_t i) const { return results_[i]; }
   const std::vector<OpResult>& results() const { return results_; }
   // The COMPOUND4res bytes as received.
-  std::span<const uint8_t> bytes() const {
-    return std::span<const uint8_t>(raw_).subspan(offset_);
-  }
+  std::span<const uint8_t> bytes() const { return std::span<const uint8_t>(raw_).subspan(offset_); }
 
   // Result i decoded as R whatever its status (LOCK's LOCK4denied, SETATTR's
   // attrsset). EBADMSG if result i is missing, answers another op, or does

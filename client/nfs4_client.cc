@@ -42,8 +42,9 @@ Status Nfs4Client::connect(const std::string& host, uint16_t port) {
   ropts.max_record = std::max<size_t>(opts_.max_response * 2ull, 1u << 20);
   auto c = RpcClientConnection::connect(host, port, ropts);
   if (!c) return c.status();
-  (*c)->set_call_handler([this](const rpc::CallHeader& h, xdr::XdrDecoder& a,
-                                xdr::XdrEncoder& r) { return cb_.handle_call(h, a, r); });
+  (*c)->set_call_handler([this](const rpc::CallHeader& h, xdr::XdrDecoder& a, xdr::XdrEncoder& r) {
+    return cb_.handle_call(h, a, r);
+  });
   conns_.push_back(std::move(c).value());
   return Status::ok();
 }
@@ -56,8 +57,7 @@ Status Nfs4Client::mount(const std::string& host, uint16_t port) {
   return reclaim_complete();
 }
 
-Result<CompoundReply> Nfs4Client::call_compound(size_t conn_index,
-                                                std::span<const uint8_t> args,
+Result<CompoundReply> Nfs4Client::call_compound(size_t conn_index, std::span<const uint8_t> args,
                                                 std::span<const uint32_t> sent_ops) {
   RpcClientConnection* cn = conn(conn_index);
   if (!cn) return Status::error(ENOTCONN);
@@ -114,8 +114,12 @@ Status Nfs4Client::create_session() {
                         opts_.max_response_cached,
                         opts_.max_ops,
                         opts_.fore_slots};
-  a.back = ChannelAttrs{0, kBackChannelMaxMsg, kBackChannelMaxMsg, kBackChannelMaxMsg,
-                        kBackChannelMaxOps, opts_.back_slots};
+  a.back = ChannelAttrs{0,
+                        kBackChannelMaxMsg,
+                        kBackChannelMaxMsg,
+                        kBackChannelMaxMsg,
+                        kBackChannelMaxOps,
+                        opts_.back_slots};
   a.cb_program = opts_.cb_program;
   a.cb_sys = cred();
   CompoundBuilder b("create_session", opts_.minorversion);
@@ -123,8 +127,8 @@ Status Nfs4Client::create_session() {
 
   cb_.expect_session();
   auto r = send_compound(b);
-  Result<CreateSessionRes> res = r ? r->get<CreateSessionRes>(0)
-                                   : Result<CreateSessionRes>(r.status());
+  Result<CreateSessionRes> res =
+      r ? r->get<CreateSessionRes>(0) : Result<CreateSessionRes>(r.status());
   if (!res) {
     cb_.clear_session();
     return res.status();
@@ -221,9 +225,9 @@ Result<CompoundReply> Nfs4Client::send_with_slot(size_t conn_index, const Compou
   sent.insert(sent.end(), ops.ops().begin(), ops.ops().end());
 
   auto reply = cn->call(kNfsProgram, kNfsVersion, kProcCompound, cred(), args, opts_.timeout);
-  Result<CompoundReply> r = reply ? CompoundReply::parse(std::move(reply->record),
-                                                         reply->results_offset, sent)
-                                  : Result<CompoundReply>(reply.status());
+  Result<CompoundReply> r =
+      reply ? CompoundReply::parse(std::move(reply->record), reply->results_offset, sent)
+            : Result<CompoundReply>(reply.status());
   if (!r) {
     // Did the server run it? Unknown: leave the slot alone from now on.
     if (outcome_unknown(r.err())) {

@@ -10,8 +10,8 @@
 // confirmed with OPEN_CONFIRM when the server asks, and the client tracks
 // open-owner and lock-owner seqids, serializing the ops that use them. No
 // NFSv4.0 callback service is offered (the callback address is unusable on
-// purpose, so the server grants no delegations). The file operations below are thin wrappers: one compound each,
-// returning typed results; errors are nfsstat4 values or client errnos (see
+// purpose, so the server grants no delegations). The file operations below are thin wrappers: one
+// compound each, returning typed results; errors are nfsstat4 values or client errnos (see
 // nfs4_types.h). NFS4ERR_DELAY and NFS4ERR_BADSESSION are returned, not
 // retried.
 //
@@ -41,7 +41,7 @@ struct Nfs4ClientOptions {
   std::string owner = "pnfsgw-client";  // co_ownerid; make unique per test client
   std::string open_owner = "open-owner";
   uint32_t minorversion = 1;  // 1, or 0 for NFSv4.0
-  bool auth_sys = true;  // else AUTH_NONE
+  bool auth_sys = true;       // else AUTH_NONE
   uint32_t uid = 0, gid = 0;
   std::vector<uint32_t> gids;
   std::string machine = "pnfsgw-client";
@@ -68,9 +68,9 @@ struct OpenOptions {
   uint32_t share_deny = nfs4::OPEN4_SHARE_DENY_NONE;
   bool create = false;
   uint32_t createmode = nfs4::UNCHECKED4;
-  SetAttrs attrs;      // e.g. mode for UNCHECKED4/GUARDED4/EXCLUSIVE4_1
-  Verifier verf{};     // EXCLUSIVE4_1
-  std::string owner;   // open owner; empty: the client's default
+  SetAttrs attrs;     // e.g. mode for UNCHECKED4/GUARDED4/EXCLUSIVE4_1
+  Verifier verf{};    // EXCLUSIVE4_1
+  std::string owner;  // open owner; empty: the client's default
 };
 
 struct WriteResult {
@@ -158,11 +158,11 @@ class Nfs4Client {
   Result<std::string> readlink(const Fh& fh);
   // All entries, following cookies; attrs per entry as requested.
   Result<std::vector<DirEntry>> readdir(const Fh& dir, const Bitmap4& attrs = Bitmap4{
-                                                          nfs4::FATTR4_FILEID, nfs4::FATTR4_TYPE});
+                                                           nfs4::FATTR4_FILEID, nfs4::FATTR4_TYPE});
   // LOCK: the first for an owner goes with open_to_lock_owner4, later ones
   // with its lock stateid. NFS4ERR_DENIED fills *denied when given.
-  Status lock(const Fh& fh, LockOwnerState& lo, uint32_t locktype, uint64_t offset,
-              uint64_t length, LockDenied* denied = nullptr);
+  Status lock(const Fh& fh, LockOwnerState& lo, uint32_t locktype, uint64_t offset, uint64_t length,
+              LockDenied* denied = nullptr);
   Status lockt(const Fh& fh, std::string_view owner, uint32_t locktype, uint64_t offset,
                uint64_t length, LockDenied* denied = nullptr);
   Status locku(const Fh& fh, LockOwnerState& lo, uint32_t locktype, uint64_t offset,
@@ -213,7 +213,7 @@ class Nfs4Client {
 
   // NFSv4.0 state: serializes every op that uses an open/lock-owner seqid.
   std::mutex v40_mu_;
-  std::map<std::string, uint32_t> open_seqids_;                                // GUARDED_BY(v40_mu_)
+  std::map<std::string, uint32_t> open_seqids_;                               // GUARDED_BY(v40_mu_)
   std::map<std::array<uint8_t, nfs4::NFS4_OTHER_SIZE>, std::string> owners_;  // GUARDED_BY(v40_mu_)
 };
 

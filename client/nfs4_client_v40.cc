@@ -52,8 +52,10 @@ void Nfs4Client::after_seqid_op_locked(uint32_t* seqid, std::optional<uint32_t> 
     case NFS4ERR_BADXDR:
     case NFS4ERR_RESOURCE:
     case NFS4ERR_NOFILEHANDLE:
-    case NFS4ERR_MOVED: return;
-    default: (*seqid)++;
+    case NFS4ERR_MOVED:
+      return;
+    default:
+      (*seqid)++;
   }
 }
 

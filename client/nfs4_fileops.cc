@@ -306,8 +306,8 @@ Status Nfs4Client::lock(const Fh& fh, LockOwnerState& lo, uint32_t locktype, uin
   return Status::error(*st);
 }
 
-Status Nfs4Client::lockt(const Fh& fh, std::string_view owner, uint32_t locktype,
-                         uint64_t offset, uint64_t length, LockDenied* denied) {
+Status Nfs4Client::lockt(const Fh& fh, std::string_view owner, uint32_t locktype, uint64_t offset,
+                         uint64_t length, LockDenied* denied) {
   CompoundBuilder b;
   b.putfh(fh).lockt(locktype, offset, length, clientid_, owner);
   OpsReply r = run(b);

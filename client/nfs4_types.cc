@@ -148,22 +148,44 @@ bool decode_attr(uint32_t n, XdrDecoder& dec, Fattr* fa) {
       fa->supported_attrs = b;
       return true;
     }
-    case FATTR4_TYPE: fa->type = dec.u32(); return true;
-    case FATTR4_FH_EXPIRE_TYPE: fa->fh_expire_type = dec.u32(); return true;
-    case FATTR4_CHANGE: fa->change = dec.u64(); return true;
-    case FATTR4_SIZE: fa->size = dec.u64(); return true;
-    case FATTR4_LINK_SUPPORT: fa->link_support = dec.boolean(); return true;
-    case FATTR4_SYMLINK_SUPPORT: fa->symlink_support = dec.boolean(); return true;
-    case FATTR4_NAMED_ATTR: fa->named_attr = dec.boolean(); return true;
+    case FATTR4_TYPE:
+      fa->type = dec.u32();
+      return true;
+    case FATTR4_FH_EXPIRE_TYPE:
+      fa->fh_expire_type = dec.u32();
+      return true;
+    case FATTR4_CHANGE:
+      fa->change = dec.u64();
+      return true;
+    case FATTR4_SIZE:
+      fa->size = dec.u64();
+      return true;
+    case FATTR4_LINK_SUPPORT:
+      fa->link_support = dec.boolean();
+      return true;
+    case FATTR4_SYMLINK_SUPPORT:
+      fa->symlink_support = dec.boolean();
+      return true;
+    case FATTR4_NAMED_ATTR:
+      fa->named_attr = dec.boolean();
+      return true;
     case FATTR4_FSID: {
       uint64_t major = dec.u64();
       fa->fsid = std::make_pair(major, dec.u64());
       return true;
     }
-    case FATTR4_UNIQUE_HANDLES: fa->unique_handles = dec.boolean(); return true;
-    case FATTR4_LEASE_TIME: fa->lease_time = dec.u32(); return true;
-    case FATTR4_RDATTR_ERROR: fa->rdattr_error = dec.u32(); return true;
-    case FATTR4_ACLSUPPORT: dec.u32(); return true;
+    case FATTR4_UNIQUE_HANDLES:
+      fa->unique_handles = dec.boolean();
+      return true;
+    case FATTR4_LEASE_TIME:
+      fa->lease_time = dec.u32();
+      return true;
+    case FATTR4_RDATTR_ERROR:
+      fa->rdattr_error = dec.u32();
+      return true;
+    case FATTR4_ACLSUPPORT:
+      dec.u32();
+      return true;
     case FATTR4_ARCHIVE:
     case FATTR4_CANSETTIME:
     case FATTR4_CASE_INSENSITIVE:
@@ -172,14 +194,18 @@ bool decode_attr(uint32_t n, XdrDecoder& dec, Fattr* fa) {
     case FATTR4_HIDDEN:
     case FATTR4_HOMOGENEOUS:
     case FATTR4_NO_TRUNC:
-    case FATTR4_SYSTEM: dec.boolean(); return true;
+    case FATTR4_SYSTEM:
+      dec.boolean();
+      return true;
     case FATTR4_FILEHANDLE: {
       Fh fh;
       fh.decode(dec);
       fa->filehandle = std::move(fh);
       return true;
     }
-    case FATTR4_FILEID: fa->fileid = dec.u64(); return true;
+    case FATTR4_FILEID:
+      fa->fileid = dec.u64();
+      return true;
     case FATTR4_FILES_AVAIL:
     case FATTR4_FILES_FREE:
     case FATTR4_FILES_TOTAL:
@@ -188,19 +214,44 @@ bool decode_attr(uint32_t n, XdrDecoder& dec, Fattr* fa) {
     case FATTR4_QUOTA_USED:
     case FATTR4_SPACE_AVAIL:
     case FATTR4_SPACE_FREE:
-    case FATTR4_SPACE_TOTAL: dec.u64(); return true;
-    case FATTR4_MAXFILESIZE: fa->maxfilesize = dec.u64(); return true;
+    case FATTR4_SPACE_TOTAL:
+      dec.u64();
+      return true;
+    case FATTR4_MAXFILESIZE:
+      fa->maxfilesize = dec.u64();
+      return true;
     case FATTR4_MAXLINK:
-    case FATTR4_MAXNAME: dec.u32(); return true;
-    case FATTR4_MAXREAD: fa->maxread = dec.u64(); return true;
-    case FATTR4_MAXWRITE: fa->maxwrite = dec.u64(); return true;
-    case FATTR4_MODE: fa->mode = dec.u32(); return true;
-    case FATTR4_NUMLINKS: fa->numlinks = dec.u32(); return true;
-    case FATTR4_OWNER: fa->owner = decode_owner(dec); return true;
-    case FATTR4_OWNER_GROUP: fa->owner_group = decode_owner(dec); return true;
-    case FATTR4_RAWDEV: dec.u32(); dec.u32(); return true;
-    case FATTR4_SPACE_USED: fa->space_used = dec.u64(); return true;
-    case FATTR4_TIME_ACCESS: decode_time(dec, &fa->time_access.emplace()); return true;
+    case FATTR4_MAXNAME:
+      dec.u32();
+      return true;
+    case FATTR4_MAXREAD:
+      fa->maxread = dec.u64();
+      return true;
+    case FATTR4_MAXWRITE:
+      fa->maxwrite = dec.u64();
+      return true;
+    case FATTR4_MODE:
+      fa->mode = dec.u32();
+      return true;
+    case FATTR4_NUMLINKS:
+      fa->numlinks = dec.u32();
+      return true;
+    case FATTR4_OWNER:
+      fa->owner = decode_owner(dec);
+      return true;
+    case FATTR4_OWNER_GROUP:
+      fa->owner_group = decode_owner(dec);
+      return true;
+    case FATTR4_RAWDEV:
+      dec.u32();
+      dec.u32();
+      return true;
+    case FATTR4_SPACE_USED:
+      fa->space_used = dec.u64();
+      return true;
+    case FATTR4_TIME_ACCESS:
+      decode_time(dec, &fa->time_access.emplace());
+      return true;
     case FATTR4_TIME_BACKUP:
     case FATTR4_TIME_CREATE:
     case FATTR4_TIME_DELTA: {
@@ -208,9 +259,15 @@ bool decode_attr(uint32_t n, XdrDecoder& dec, Fattr* fa) {
       decode_time(dec, &t);
       return true;
     }
-    case FATTR4_TIME_METADATA: decode_time(dec, &fa->time_metadata.emplace()); return true;
-    case FATTR4_TIME_MODIFY: decode_time(dec, &fa->time_modify.emplace()); return true;
-    case FATTR4_MOUNTED_ON_FILEID: fa->mounted_on_fileid = dec.u64(); return true;
+    case FATTR4_TIME_METADATA:
+      decode_time(dec, &fa->time_metadata.emplace());
+      return true;
+    case FATTR4_TIME_MODIFY:
+      decode_time(dec, &fa->time_modify.emplace());
+      return true;
+    case FATTR4_MOUNTED_ON_FILEID:
+      fa->mounted_on_fileid = dec.u64();
+      return true;
     case FATTR4_FS_LAYOUT_TYPES:
     case FATTR4_LAYOUT_TYPES: {
       uint32_t n_types = dec.array_len(64);
@@ -220,15 +277,22 @@ bool decode_attr(uint32_t n, XdrDecoder& dec, Fattr* fa) {
     case FATTR4_LAYOUT_BLKSIZE:
     case FATTR4_LAYOUT_ALIGNMENT:
     case FATTR4_CLONE_BLKSIZE:
-    case FATTR4_CHANGE_ATTR_TYPE: dec.u32(); return true;
+    case FATTR4_CHANGE_ATTR_TYPE:
+      dec.u32();
+      return true;
     case FATTR4_SUPPATTR_EXCLCREAT: {
       Bitmap4 b;
       b.decode(dec);
       return true;
     }
-    case FATTR4_SPACE_FREED: dec.u64(); return true;
-    case FATTR4_XATTR_SUPPORT: dec.boolean(); return true;
-    default: return false;
+    case FATTR4_SPACE_FREED:
+      dec.u64();
+      return true;
+    case FATTR4_XATTR_SUPPORT:
+      dec.boolean();
+      return true;
+    default:
+      return false;
   }
 }
 }  // namespace
@@ -351,8 +415,8 @@ void SetAttrs::encode(XdrEncoder& enc) const {
 }
 
 Bitmap4 default_getattr_mask() {
-  return Bitmap4{FATTR4_TYPE,     FATTR4_CHANGE,         FATTR4_SIZE,        FATTR4_FILEID,
-                 FATTR4_MODE,     FATTR4_NUMLINKS,       FATTR4_OWNER,       FATTR4_OWNER_GROUP,
+  return Bitmap4{FATTR4_TYPE,        FATTR4_CHANGE,        FATTR4_SIZE,       FATTR4_FILEID,
+                 FATTR4_MODE,        FATTR4_NUMLINKS,      FATTR4_OWNER,      FATTR4_OWNER_GROUP,
                  FATTR4_TIME_ACCESS, FATTR4_TIME_METADATA, FATTR4_TIME_MODIFY};
 }
 

@@ -256,7 +256,8 @@ bool OpenRes::decode(XdrDecoder& dec, uint32_t status) {
   attrset.decode(dec);
   delegation_type = dec.u32();
   switch (delegation_type) {
-    case OPEN_DELEGATE_NONE: break;
+    case OPEN_DELEGATE_NONE:
+      break;
     case OPEN_DELEGATE_READ:
       delegation_stateid.decode(dec);
       dec.boolean();  // recall
@@ -264,11 +265,17 @@ bool OpenRes::decode(XdrDecoder& dec, uint32_t status) {
       break;
     case OPEN_DELEGATE_WRITE:
       delegation_stateid.decode(dec);
-      dec.boolean();  // recall
+      dec.boolean();        // recall
       switch (dec.u32()) {  // nfs_space_limit4
-        case 1: dec.u64(); break;               // NFS_LIMIT_SIZE
-        case 2: dec.u32(); dec.u32(); break;    // NFS_LIMIT_BLOCKS
-        default: dec.fail();
+        case 1:
+          dec.u64();
+          break;  // NFS_LIMIT_SIZE
+        case 2:
+          dec.u32();
+          dec.u32();
+          break;  // NFS_LIMIT_BLOCKS
+        default:
+          dec.fail();
       }
       skip_nfsace4(dec);
       break;
@@ -278,7 +285,8 @@ bool OpenRes::decode(XdrDecoder& dec, uint32_t status) {
         dec.boolean();
       }
       break;
-    default: dec.fail();
+    default:
+      dec.fail();
   }
   return dec.ok();
 }

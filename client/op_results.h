@@ -171,7 +171,7 @@ struct OpenRes {
   uint32_t rflags = 0;
   Bitmap4 attrset;
   uint32_t delegation_type = nfs4::OPEN_DELEGATE_NONE;
-  Stateid delegation_stateid;  // for READ/WRITE delegations
+  Stateid delegation_stateid;      // for READ/WRITE delegations
   uint32_t why_no_delegation = 0;  // for OPEN_DELEGATE_NONE_EXT
   bool decode(XdrDecoder& dec, uint32_t status);
 };

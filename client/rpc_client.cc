@@ -49,8 +49,7 @@ std::string describe_peer(int fd) {
 
 // Non-blocking connect bounded by timeout; returns the connected fd or -errno.
 int connect_with_timeout(const addrinfo* ai, std::chrono::milliseconds timeout) {
-  int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    ai->ai_protocol);
+  int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
   if (fd < 0) return -errno;
   int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
   if (rc != 0 && errno == EINPROGRESS) {
@@ -81,31 +80,21 @@ int connect_with_timeout(const addrinfo* ai, std::chrono::milliseconds timeout) 
 
 Result<size_t> parse_rpc_reply(std::span<const uint8_t> record, uint32_t* xid_out) {
   XdrDecoder dec(record);
-  uint32_t xid = dec.u32();
-  uint32_t mtype = dec.u32();
-  if (!dec.ok() || mtype != rpc::REPLY) return Result<size_t>::error(EBADMSG);
-  if (xid_out) *xid_out = xid;
-  uint32_t reply_stat = dec.u32();
-  if (reply_stat == rpc::MSG_ACCEPTED) {
-    dec.u32();  // verifier flavor
-    dec.var_opaque(rpc::kMaxAuthBody);
-    uint32_t accept = dec.u32();
-    if (!dec.ok()) return Result<size_t>::error(EBADMSG);
-    if (accept == rpc::SUCCESS) return static_cast<size_t>(dec.position() - record.data());
-    PLOG_DEBUG("client: rpc reply xid %u accepted with status %u", xid, accept);
-    return Result<size_t>::error(EPROTO);
+  rpc::ReplyHeader hdr;
+  if (!rpc::parse_reply(dec, &hdr)) return Result<size_t>::error(EBADMSG);
+  if (xid_out) *xid_out = hdr.xid;
+  if (hdr.stat == rpc::MSG_ACCEPTED && hdr.accept == rpc::SUCCESS) {
+    return static_cast<size_t>(dec.position() - record.data());
   }
-  if (reply_stat == rpc::MSG_DENIED) {
-    uint32_t reject = dec.u32();
-    if (!dec.ok()) return Result<size_t>::error(EBADMSG);
-    PLOG_DEBUG("client: rpc reply xid %u denied (%u)", xid, reject);
-    return Result<size_t>::error(reject == rpc::AUTH_ERROR ? EACCES : EPROTO);
-  }
-  return Result<size_t>::error(EBADMSG);
+  PLOG_DEBUG("client: rpc reply xid %u not successful (stat %u accept %u reject %u)", hdr.xid,
+             hdr.stat, hdr.accept, hdr.reject);
+  bool auth = hdr.stat == rpc::MSG_DENIED && hdr.reject == rpc::AUTH_ERROR;
+  return Result<size_t>::error(auth ? EACCES : EPROTO);
 }
 
-Result<std::unique_ptr<RpcClientConnection>> RpcClientConnection::connect(
-    const std::string& host, uint16_t port, RpcClientOptions opts) {
+Result<std::unique_ptr<RpcClientConnection>> RpcClientConnection::connect(const std::string& host,
+                                                                          uint16_t port,
+                                                                          RpcClientOptions opts) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -119,8 +108,10 @@ Result<std::unique_ptr<RpcClientConnection>> RpcClientConnection::connect(
   int fd = -1;
   for (addrinfo* ai = res; ai && fd < 0; ai = ai->ai_next) {
     int rc = connect_with_timeout(ai, opts.connect_timeout);
-    if (rc >= 0) fd = rc;
-    else err = -rc;
+    if (rc >= 0)
+      fd = rc;
+    else
+      err = -rc;
   }
   freeaddrinfo(res);
   if (fd < 0) return Status::error(err);
@@ -328,8 +319,12 @@ void RpcClientConnection::answer_call(const std::vector<uint8_t>& record) {
       }
       break;
     }
-    case rpc::ParseResult::kRpcMismatch: rpc::encode_rpc_mismatch(enc, hdr.xid); break;
-    case rpc::ParseResult::kAuthBadCred: rpc::encode_auth_error(enc, hdr.xid, rpc::AUTH_BADCRED); break;
+    case rpc::ParseResult::kRpcMismatch:
+      rpc::encode_rpc_mismatch(enc, hdr.xid);
+      break;
+    case rpc::ParseResult::kAuthBadCred:
+      rpc::encode_auth_error(enc, hdr.xid, rpc::AUTH_BADCRED);
+      break;
     case rpc::ParseResult::kReply:
     case rpc::ParseResult::kGarbage:
       PLOG_WARN("client: undecodable CALL from %s dropped", peer_.c_str());

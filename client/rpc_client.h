@@ -49,8 +49,8 @@ Result<size_t> parse_rpc_reply(std::span<const uint8_t> record, uint32_t* xid = 
 // Answers a CALL received on the connection. Fills `results` with the
 // procedure results and returns the accept status (SUCCESS, PROC_UNAVAIL,
 // ...). Runs on the connection's callback thread.
-using CallHandler = std::function<rpc::AcceptStat(
-    const rpc::CallHeader& hdr, xdr::XdrDecoder& args, xdr::XdrEncoder& results)>;
+using CallHandler = std::function<rpc::AcceptStat(const rpc::CallHeader& hdr, xdr::XdrDecoder& args,
+                                                  xdr::XdrEncoder& results)>;
 
 struct RpcClientOptions {
   size_t max_record = 16u << 20;  // larger incoming records close the connection
@@ -74,9 +74,8 @@ class RpcClientConnection {
 
   // Sends a CALL and waits for its reply. Errors: ETIMEDOUT, ECONNRESET
   // (connection closed before the reply), plus those of parse_rpc_reply.
-  Result<RpcReply> call(uint32_t prog, uint32_t vers, uint32_t proc,
-                        const rpc::AuthSysParams* cred, std::span<const uint8_t> args,
-                        std::chrono::milliseconds timeout);
+  Result<RpcReply> call(uint32_t prog, uint32_t vers, uint32_t proc, const rpc::AuthSysParams* cred,
+                        std::span<const uint8_t> args, std::chrono::milliseconds timeout);
 
   // Handler for CALL records arriving from the peer. Without one, calls are
   // answered PROG_UNAVAIL.
@@ -107,12 +106,12 @@ class RpcClientConnection {
   std::mutex send_mu_;  // serializes whole records onto the socket
 
   mutable std::mutex mu_;
-  uint32_t next_xid_;                                      // GUARDED_BY(mu_)
-  std::map<uint32_t, std::shared_ptr<Pending>> pending_;   // GUARDED_BY(mu_)
-  bool closed_ = false;                                    // GUARDED_BY(mu_)
-  std::deque<std::vector<uint8_t>> calls_;                 // GUARDED_BY(mu_)
+  uint32_t next_xid_;                                     // GUARDED_BY(mu_)
+  std::map<uint32_t, std::shared_ptr<Pending>> pending_;  // GUARDED_BY(mu_)
+  bool closed_ = false;                                   // GUARDED_BY(mu_)
+  std::deque<std::vector<uint8_t>> calls_;                // GUARDED_BY(mu_)
   std::condition_variable calls_cv_;
-  CallHandler handler_;                                    // GUARDED_BY(mu_)
+  CallHandler handler_;  // GUARDED_BY(mu_)
 
   std::thread reader_;
   std::thread callback_thread_;

@@ -15,20 +15,20 @@ inline std::string err_name(int err) {
   return std::string(status_name(err)) + " (" + std::to_string(err) + ")";
 }
 
-#define ASSERT_OK(expr)                                                        \
-  do {                                                                         \
-    auto&& _r = (expr);                                                        \
-    ASSERT_TRUE(_r.is_ok()) << #expr << " failed: " << err_name(_r.err());     \
+#define ASSERT_OK(expr)                                                    \
+  do {                                                                     \
+    auto&& _r = (expr);                                                    \
+    ASSERT_TRUE(_r.is_ok()) << #expr << " failed: " << err_name(_r.err()); \
   } while (0)
-#define EXPECT_OK(expr)                                                        \
-  do {                                                                         \
-    auto&& _r = (expr);                                                        \
-    EXPECT_TRUE(_r.is_ok()) << #expr << " failed: " << err_name(_r.err());     \
+#define EXPECT_OK(expr)                                                    \
+  do {                                                                     \
+    auto&& _r = (expr);                                                    \
+    EXPECT_TRUE(_r.is_ok()) << #expr << " failed: " << err_name(_r.err()); \
   } while (0)
-#define EXPECT_NFS_ERR(expr, code)                                             \
-  do {                                                                         \
-    auto&& _r = (expr);                                                        \
-    EXPECT_EQ(_r.err(), static_cast<int>(code))                                \
+#define EXPECT_NFS_ERR(expr, code)                                                 \
+  do {                                                                             \
+    auto&& _r = (expr);                                                            \
+    EXPECT_EQ(_r.err(), static_cast<int>(code))                                    \
         << #expr << " gave " << err_name(_r.err()) << ", want " << err_name(code); \
   } while (0)
 
@@ -57,14 +57,12 @@ class ClientTest : public ::testing::Test {
   virtual std::vector<std::string> server_args() const { return {"--grace", "0"}; }
 
   // A client with its own owner string and an established session.
-  std::unique_ptr<Nfs4Client> new_client(const std::string& name,
-                                         Nfs4ClientOptions opts = {}) {
+  std::unique_ptr<Nfs4Client> new_client(const std::string& name, Nfs4ClientOptions opts = {}) {
     opts.owner = "pnfsgw-test-" + name + "-" + std::to_string(getpid());
     opts.timeout = std::chrono::seconds(20);
     auto c = std::make_unique<Nfs4Client>(opts);
     Status st = c->mount("127.0.0.1", server_.port());
-    EXPECT_TRUE(st.is_ok()) << "mount failed: " << err_name(st.err()) << "\n"
-                            << server_.log_tail();
+    EXPECT_TRUE(st.is_ok()) << "mount failed: " << err_name(st.err()) << "\n" << server_.log_tail();
     return st ? std::move(c) : nullptr;
   }
 
@@ -79,9 +77,9 @@ class ClientTest : public ::testing::Test {
     EXPECT_TRUE(f) << "open " << name << ": " << err_name(f.err());
     if (!f) return Fh{};
     if (!content.empty()) {
-      auto w = client_->write(f->fh, f->stateid, 0,
-                              std::span(reinterpret_cast<const uint8_t*>(content.data()),
-                                        content.size()));
+      auto w = client_->write(
+          f->fh, f->stateid, 0,
+          std::span(reinterpret_cast<const uint8_t*>(content.data()), content.size()));
       EXPECT_TRUE(w) << "write " << name << ": " << err_name(w.err());
     }
     EXPECT_TRUE(client_->close(f->fh, f->stateid));

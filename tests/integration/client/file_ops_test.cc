@@ -37,8 +37,8 @@ TEST_F(FileOpsTest, CreateWriteReadBackAndCloseSeveralMiB) {
   ASSERT_OK(f);
   Verifier verf{};
   for (size_t off = 0; off < kSize; off += kChunk) {
-    auto w = client_->write(f->fh, f->stateid, off, std::span(data).subspan(off, kChunk),
-                            UNSTABLE4);
+    auto w =
+        client_->write(f->fh, f->stateid, off, std::span(data).subspan(off, kChunk), UNSTABLE4);
     ASSERT_OK(w);
     ASSERT_EQ(w->count, kChunk);
     if (off == 0) verf = w->verf;
@@ -123,8 +123,8 @@ TEST_F(FileOpsTest, MkdirTreeLookupPathAndReaddirOf5000Entries) {
     }
     auto r = client_->compound(cb);
     ASSERT_OK(r);
-    ASSERT_EQ(r->status(), NFS4_OK) << "CREATE batch before entry " << i << ": "
-                                    << err_name(r->status());
+    ASSERT_EQ(r->status(), NFS4_OK)
+        << "CREATE batch before entry " << i << ": " << err_name(r->status());
   }
 
   auto entries = client_->readdir(*big, Bitmap4{FATTR4_FILEID, FATTR4_TYPE});
@@ -293,8 +293,8 @@ TEST_F(FileOpsTest, OpenDowngradeToReadForbidsWrites) {
   o.create = true;
   auto f = client_->open(root_, "dg", o);
   ASSERT_OK(f);
-  auto sid = client_->open_downgrade(f->fh, f->stateid, OPEN4_SHARE_ACCESS_READ,
-                                     OPEN4_SHARE_DENY_NONE);
+  auto sid =
+      client_->open_downgrade(f->fh, f->stateid, OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_DENY_NONE);
   ASSERT_OK(sid);
   EXPECT_GT(sid->seqid, f->stateid.seqid);
   std::string x = "x";

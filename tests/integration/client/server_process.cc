@@ -80,8 +80,8 @@ bool ServerProcess::start(const std::string& data_dir, const std::string& log_di
   std::string stdout_path = log_dir + "/server" + tag + ".out";
   stderr_path_ = log_dir + "/server" + tag + ".err";
 
-  std::vector<std::string> args{PNFSGW_BINARY, "serve", "--listen", "127.0.0.1:0", "--data",
-                                data_dir};
+  std::vector<std::string> args{PNFSGW_BINARY, "serve",  "--listen",
+                                "127.0.0.1:0", "--data", data_dir};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -122,8 +122,7 @@ bool ServerProcess::start(const std::string& data_dir, const std::string& log_di
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      fprintf(stderr, "pnfsgw exited during startup (status %d): %s\n", status,
-              log_tail().c_str());
+      fprintf(stderr, "pnfsgw exited during startup (status %d): %s\n", status, log_tail().c_str());
       return false;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

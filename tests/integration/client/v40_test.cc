@@ -89,8 +89,8 @@ TEST_F(V40Test, OpenDowngradeUsesTheOwnersSeqid) {
   o.create = true;
   auto f = v40_->open(root_, "v40dg", o);
   ASSERT_OK(f);
-  auto sid = v40_->open_downgrade(f->fh, f->stateid, OPEN4_SHARE_ACCESS_READ,
-                                  OPEN4_SHARE_DENY_NONE);
+  auto sid =
+      v40_->open_downgrade(f->fh, f->stateid, OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_DENY_NONE);
   ASSERT_OK(sid);
   EXPECT_NFS_ERR(v40_->write(f->fh, *sid, 0, bytes_of("x")), NFS4ERR_OPENMODE);
   ASSERT_OK(v40_->close(f->fh, *sid));

@@ -1,7 +1,8 @@
 // The backchannel handler answers canned CB_COMPOUNDs as RFC 8881 20 says.
+#include "client/callback_service.h"
+
 #include <gtest/gtest.h>
 
-#include "client/callback_service.h"
 #include "tests/unit/client/wire_util.h"
 
 namespace pnfsgw::client {
@@ -13,8 +14,8 @@ constexpr uint32_t kProg = 0x40000123;
 const SessionId kSid{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
 void sid(Wire& w, const SessionId& s = kSid) {
-  w.fixed({s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12],
-           s[13], s[14], s[15]});
+  w.fixed({s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12], s[13],
+           s[14], s[15]});
 }
 
 // CB_COMPOUND header + CB_SEQUENCE(seqid, slot) + extra ops appended by the caller.

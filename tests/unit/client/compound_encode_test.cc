@@ -60,7 +60,7 @@ TEST(CompoundEncode, OpenCreateUncheckedWithMode) {
   w.u64(0x0102030405060708ull).str("own");
   w.u32(OPEN4_CREATE).u32(UNCHECKED4);
   w.u32(2).u32(0).u32(1u << (FATTR4_MODE - 32));  // attrmask
-  w.u32(4).u32(0644);                              // attr_vals
+  w.u32(4).u32(0644);                             // attr_vals
   w.u32(CLAIM_NULL).str("file");
   EXPECT_EQ(b.encode(), w.bytes());
 }
@@ -156,8 +156,9 @@ TEST(CompoundEncode, SetattrSizeModeAndServerMtime) {
   Wire w;
   w.str("").u32(1).u32(1);
   w.u32(OP_SETATTR).u32(0).fixed({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
-  w.u32(2).u32(1u << FATTR4_SIZE).u32((1u << (FATTR4_MODE - 32)) |
-                                      (1u << (FATTR4_TIME_MODIFY_SET - 32)));
+  w.u32(2)
+      .u32(1u << FATTR4_SIZE)
+      .u32((1u << (FATTR4_MODE - 32)) | (1u << (FATTR4_TIME_MODIFY_SET - 32)));
   w.u32(16).u64(0x100000000ull).u32(0600).u32(SET_TO_SERVER_TIME4);
   EXPECT_EQ(b.encode(), w.bytes());
 }

@@ -158,8 +158,8 @@ TEST(CompoundParse, LockDeniedCarriesTheConflictingLock) {
   sequence_ok(w);
   w.u32(OP_PUTFH).u32(NFS4_OK);
   w.u32(OP_LOCK).u32(NFS4ERR_DENIED).u64(100).u64(50).u32(WRITE_LT).u64(77).str("other");
-  auto r = CompoundReply::parse(w.bytes(), 0,
-                                std::vector<uint32_t>{OP_SEQUENCE, OP_PUTFH, OP_LOCK});
+  auto r =
+      CompoundReply::parse(w.bytes(), 0, std::vector<uint32_t>{OP_SEQUENCE, OP_PUTFH, OP_LOCK});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->get<LockRes>(2).err(), NFS4ERR_DENIED);
   auto body = r->body<LockRes>(2);
@@ -182,8 +182,8 @@ TEST(CompoundParse, ReaddirEntriesAndEof) {
     w.u32(1).u32(1u << FATTR4_FILEID).u32(8).u64(500 + i);
   }
   w.u32(0).u32(1);  // no more entries, eof
-  auto r = CompoundReply::parse(w.bytes(), 0,
-                                std::vector<uint32_t>{OP_SEQUENCE, OP_PUTFH, OP_READDIR});
+  auto r =
+      CompoundReply::parse(w.bytes(), 0, std::vector<uint32_t>{OP_SEQUENCE, OP_PUTFH, OP_READDIR});
   ASSERT_TRUE(r);
   auto rd = r->get<ReaddirRes>(2);
   ASSERT_TRUE(rd);
@@ -254,6 +254,40 @@ TEST(RpcReplyParse, RejectionsMapToErrnos) {
     std::span<const uint8_t> cut(good.bytes().data(), len);
     EXPECT_FALSE(parse_rpc_reply(cut)) << len;
   }
+}
+
+}  // namespace
+}  // namespace pnfsgw::client
+
+namespace pnfsgw::client {
+namespace {
+
+// Every result decoder in the op table survives random bodies, with the
+// statuses that carry bodies and with plain success.
+TEST(OpTable, EveryResultDecoderSurvivesRandomBodies) {
+  std::mt19937 rng(1234);
+  const uint32_t statuses[] = {nfs4::NFS4_OK, nfs4::NFS4ERR_DENIED, nfs4::NFS4ERR_LAYOUTTRYLATER,
+                               nfs4::NFS4ERR_TOOSMALL, nfs4::NFS4ERR_CLID_INUSE};
+  for (const OpInfo& info : op_table()) {
+    for (int iter = 0; iter < 500; iter++) {
+      std::vector<uint8_t> buf(rng() % 96);
+      for (auto& b : buf) b = static_cast<uint8_t>(rng() % 4 == 0 ? rng() : rng() % 3);
+      for (uint32_t st : statuses) {
+        XdrDecoder dec(buf.data(), buf.size());
+        info.skip(dec, st);
+        EXPECT_LE(dec.remaining(), buf.size()) << info.name;
+      }
+    }
+  }
+}
+
+TEST(OpTable, NamesAndLookups) {
+  EXPECT_EQ(op_name(nfs4::OP_OPEN), "OPEN");
+  EXPECT_EQ(op_name(nfs4::OP_SEQUENCE), "SEQUENCE");
+  EXPECT_EQ(op_name(4242), "OP_4242");
+  EXPECT_STREQ(status_name(nfs4::NFS4ERR_SEQ_MISORDERED), "NFS4ERR_SEQ_MISORDERED");
+  EXPECT_STREQ(status_name(ETIMEDOUT), "ETIMEDOUT");
+  for (const OpInfo& info : op_table()) EXPECT_EQ(find_op(info.op), &info);
 }
 
 }  // namespace

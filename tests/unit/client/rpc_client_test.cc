@@ -1,7 +1,9 @@
 // RpcClientConnection against a scripted peer on a socketpair: xid
 // matching, timeouts, bad replies, connection loss and backchannel calls.
-#include <gtest/gtest.h>
+#include "client/rpc_client.h"
+
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,7 +11,6 @@
 #include <future>
 #include <thread>
 
-#include "client/rpc_client.h"
 #include "gateway/rpc/record.h"
 #include "tests/unit/client/wire_util.h"
 
@@ -179,12 +180,12 @@ TEST_F(RpcClientTest, OversizedRecordClosesTheConnection) {
 
 TEST_F(RpcClientTest, BackchannelCallIsAnsweredByTheHandler) {
   std::promise<rpc::CallHeader> seen;
-  conn_->set_call_handler([&](const rpc::CallHeader& h, xdr::XdrDecoder& args,
-                              xdr::XdrEncoder& out) {
-    out.u32(args.u32() + 1);
-    seen.set_value(h);
-    return rpc::SUCCESS;
-  });
+  conn_->set_call_handler(
+      [&](const rpc::CallHeader& h, xdr::XdrDecoder& args, xdr::XdrEncoder& out) {
+        out.u32(args.u32() + 1);
+        seen.set_value(h);
+        return rpc::SUCCESS;
+      });
   Wire call;
   call.words({555, rpc::CALL, 2, 0x40000000, 1, 1, rpc::AUTH_NONE, 0, rpc::AUTH_NONE, 0, 41});
   peer_->write_record(call.bytes());

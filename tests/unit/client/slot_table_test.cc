@@ -1,9 +1,9 @@
 // Fore-channel slot table rules (RFC 8881 2.10.6.1).
+#include "client/slot_table.h"
+
 #include <gtest/gtest.h>
 
 #include <thread>
-
-#include "client/slot_table.h"
 
 namespace pnfsgw::client {
 namespace {

@@ -13,7 +13,7 @@ class Wire {
   Wire& u32(uint32_t v);
   Wire& u64(uint64_t v);
   Wire& words(std::initializer_list<uint32_t> ws);
-  Wire& str(std::string_view s);  // length + bytes + zero padding
+  Wire& str(std::string_view s);                      // length + bytes + zero padding
   Wire& fixed(std::initializer_list<uint8_t> bytes);  // bytes + zero padding
   Wire& raw(const std::vector<uint8_t>& bytes);
   const std::vector<uint8_t>& bytes() const { return b_; }
