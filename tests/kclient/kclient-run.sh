@@ -124,12 +124,14 @@ drive=()
 [ -n "$disk" ] && drive=(-drive "file=$disk,format=raw,if=virtio,cache=none")
 console=${KC_CONSOLE:-$w/console.log}
 # Print the console live from KC_BEGIN on, without the serial line's \r.
+# (The range ends at KC_EXIT, not at $, which would make sed read a line
+# ahead and print every line one line late.)
 timeout -k 10 "$tmo" qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp" \
   -nographic -no-reboot -nodefaults -serial stdio \
   -kernel "/boot/vmlinuz-$kver" -initrd "$w/initrd.cpio" \
   -append "console=ttyS0 quiet panic=-1" \
   -netdev user,id=n0 -device virtio-net-pci,netdev=n0 "${drive[@]}" </dev/null 2>&1 \
-  | tee "$console" | sed -u -n 's/\r//g; /KC_BEGIN$/,${/KC_BEGIN$/d;/^KC_EXIT=/d;p}'
+  | tee "$console" | sed -u -n 's/\r//g; /KC_BEGIN$/,/^KC_EXIT=/{/KC_BEGIN$/d;/^KC_EXIT=/d;p}'
 qrc=${PIPESTATUS[0]}
 rc=$(tr -d '\r' < "$console" | sed -n 's/^KC_EXIT=\([0-9]*\).*/\1/p' | tail -1)
 if ! tr -d '\r' < "$console" | grep -q 'KC_BEGIN$'; then

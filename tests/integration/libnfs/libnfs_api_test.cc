@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <set>
@@ -205,6 +206,49 @@ TEST_F(LibnfsApiTest, CreatesAndWritesASmallFileVisibleOnTheHost) {
   ASSERT_EQ(nfs_stat64(nfs.get(), "/written", &st), 0) << nfs_get_error(nfs.get());
   EXPECT_EQ(st.nfs_size, data.size());
   EXPECT_TRUE(SameBytes(read_all(nfs.get(), "/written", 4096), data));
+}
+
+// Many WRITEs at increasing offsets, each small enough for libnfs's NFSv4
+// encoder, build a file larger than any single one.
+TEST_F(LibnfsApiTest, ManySmallWritesBuildALargerFile) {
+  NfsContext nfs = mount();
+  ASSERT_TRUE(nfs);
+  std::string data = random_bytes(64 * 1024 + 123, 4);
+  nfsfh* fh = nullptr;
+  ASSERT_EQ(nfs_open2(nfs.get(), "/pieces", O_WRONLY | O_CREAT | O_TRUNC, 0644, &fh), 0)
+      << nfs_get_error(nfs.get());
+  for (size_t off = 0; off < data.size(); off += 1000) {
+    size_t n = std::min<size_t>(1000, data.size() - off);
+    ASSERT_EQ(nfs_pwrite(nfs.get(), fh, off, n, data.data() + off), static_cast<int>(n))
+        << "at offset " << off << ": " << nfs_get_error(nfs.get());
+  }
+  ASSERT_EQ(nfs_fsync(nfs.get(), fh), 0) << nfs_get_error(nfs.get());
+  ASSERT_EQ(nfs_close(nfs.get(), fh), 0) << nfs_get_error(nfs.get());
+  EXPECT_TRUE(SameBytes(read_host_file(host("/pieces")), data));
+  EXPECT_TRUE(SameBytes(read_all(nfs.get(), "/pieces", 1u << 20), data));
+}
+
+// Two clients with their own names: one's OPEN must survive the other's
+// SETCLIENTID. (libnfs's default names collide within a process; see
+// libnfs_tools_test.cc.)
+TEST_F(LibnfsApiTest, TwoContextsWithDistinctClientNamesKeepTheirOwnOpenState) {
+  std::string data = random_bytes(300000, 5);
+  write_host_file(host("/shared"), data);
+  NfsContext first = mount("libnfs-test-client-one");
+  ASSERT_TRUE(first);
+  nfsfh* fh = nullptr;
+  ASSERT_EQ(nfs_open(first.get(), "/shared", O_RDONLY, &fh), 0) << nfs_get_error(first.get());
+
+  NfsContext second = mount("libnfs-test-client-two");
+  ASSERT_TRUE(second);
+  EXPECT_TRUE(SameBytes(read_all(second.get(), "/shared", 65536), data));
+
+  std::vector<char> buf(data.size());
+  ASSERT_EQ(nfs_pread(first.get(), fh, 0, buf.size(), buf.data()), static_cast<int>(buf.size()))
+      << "the first client's open state after the second client mounted: "
+      << nfs_get_error(first.get());
+  EXPECT_TRUE(SameBytes(std::string(buf.data(), buf.size()), data));
+  EXPECT_EQ(nfs_close(first.get(), fh), 0) << nfs_get_error(first.get());
 }
 
 }  // namespace

@@ -57,12 +57,14 @@ class LibnfsTest : public ::testing::Test {
 
   // A mounted libnfs context (NFSv4, the server's port). libnfs 4.0.0 has no
   // nfs_set_nfsport(): the port is set by parsing a URL with nfsport=.
-  NfsContext mount() {
+  // client_name, when given, replaces libnfs's NFSv4 client id string.
+  NfsContext mount(const char* client_name = nullptr) {
     NfsContext nfs(nfs_init_context());
     if (!nfs) {
       ADD_FAILURE() << "nfs_init_context failed";
       return nullptr;
     }
+    if (client_name != nullptr) nfs4_set_client_name(nfs.get(), client_name);
     nfs_set_timeout(nfs.get(), 30000);
     if (nfs_set_version(nfs.get(), 4 /* NFS_V4 */) != 0) {
       ADD_FAILURE() << "nfs_set_version(4): " << nfs_get_error(nfs.get());

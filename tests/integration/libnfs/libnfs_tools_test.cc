@@ -1,7 +1,8 @@
 // libnfs's command-line tools (nfs-ls, nfs-cat, nfs-cp from libnfs-utils)
-// against the real server over NFSv4. libnfs 4.0.0's NFSv4 WRITE path fails
-// for files beyond about 1 KiB, so writes use small files; reads use large
-// files created on the host side in the export directory.
+// against the real server over NFSv4. libnfs 4.0.0 cannot send an NFSv4
+// WRITE of more than about 3.9 KiB (the whole COMPOUND must fit in about
+// 4 KiB; nfs-cp writes a file in one call), so writes use files of at most
+// 1000 bytes; reads use large files created on the host side.
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -107,17 +108,13 @@ TEST_F(LibnfsToolsTest, NfsCpCopiesSmallFilesIntoTheServerAndTheyReadBack) {
   }
 }
 
-TEST_F(LibnfsToolsTest, NfsCpCopiesASmallFileBetweenTwoNfsUrls) {
-  std::string data = random_bytes(900, 6);
-  fs::create_directories(host("/a"));
-  fs::create_directories(host("/b"));
-  write_host_file(host("/a/src"), data);
-
-  CommandResult r = run_command({"nfs-cp", url("/a/src"), url("/b/dst")});
-  ASSERT_EQ(r.status, 0) << r.output << r.errors;
-  EXPECT_TRUE(SameBytes(read_host_file(host("/b/dst")), data));
-  EXPECT_TRUE(SameBytes(read_host_file(host("/a/src")), data)) << "source changed";
-}
+// No nfs-cp from one nfs:// URL to another: nfs-cp opens two libnfs
+// contexts in one process, and libnfs 4.0.0 names both NFSv4 clients
+// "Libnfs pid:<pid> <seconds>" with verifiers that differ by the
+// millisecond clock, so the second SETCLIENTID is a reboot of the first
+// client and (RFC 7530 16.34) the server drops the first one's open state:
+// the read then fails with NFS4ERR_BAD_STATEID. See
+// LibnfsApiTest.TwoContextsWithDistinctClientNamesKeepTheirOwnOpenState.
 
 }  // namespace
 }  // namespace pnfsgw::libnfs_test
