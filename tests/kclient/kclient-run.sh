@@ -41,6 +41,8 @@ kver=${KC_KVER:-$(ls /boot | sed -n 's/^vmlinuz-//p' | sort -V | tail -1)}
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (apt-get install qemu-system-x86)"
 [ -x /bin/busybox ] || die "/bin/busybox missing (apt-get install busybox-static)"
 command -v cpio >/dev/null || die "cpio missing"
+# modprobe lives in /sbin, which a non-root PATH may lack.
+modprobe=$(PATH=$PATH:/sbin:/usr/sbin command -v modprobe) || die "modprobe missing (apt-get install kmod)"
 
 # Modules the guest loads at boot; the pNFS layout drivers are optional.
 modules="virtio_pci virtio_net virtio_blk nfsv4"
@@ -56,10 +58,10 @@ build_base() {  # $1 = output cpio
   cp /bin/busybox "$r/bin/" || return 1
   local mod m
   for mod in $modules $optional_modules; do
-    modprobe -S "$kver" --show-depends "$mod" >/dev/null 2>&1 || {
+    "$modprobe" -S "$kver" --show-depends "$mod" >/dev/null 2>&1 || {
       case " $modules " in *" $mod "*) echo "kclient: module $mod not found" >&2; return 1;; esac
       continue; }
-    for m in $(modprobe -S "$kver" --show-depends "$mod" | awk '/^insmod/{print $2}'); do
+    for m in $("$modprobe" -S "$kver" --show-depends "$mod" | awk '/^insmod/{print $2}'); do
       mkdir -p "$r$(dirname "$m")"; cp -n "$m" "$r$m" || return 1
     done
   done
@@ -108,6 +110,7 @@ fi
 
 w=$(mktemp -d "$cache/run.XXXXXX") || die "mktemp failed"
 trap 'rm -rf "$w"' EXIT
+trap 'exit 143' TERM INT  # so the EXIT trap runs when the runner stops us
 cp "$script" "$w/test.sh"
 {
   echo "export NFS_PORT=$port SERVER=10.0.2.2"
@@ -125,8 +128,9 @@ drive=()
 console=${KC_CONSOLE:-$w/console.log}
 # Print the console live from KC_BEGIN on, without the serial line's \r.
 # (The range ends at KC_EXIT, not at $, which would make sed read a line
-# ahead and print every line one line late.)
-timeout -k 10 "$tmo" qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp" \
+# ahead and print every line one line late.) --foreground keeps qemu in our
+# process group, so whoever stops this script's group stops qemu too.
+timeout --foreground -k 10 "$tmo" qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp" \
   -nographic -no-reboot -nodefaults -serial stdio \
   -kernel "/boot/vmlinuz-$kver" -initrd "$w/initrd.cpio" \
   -append "console=ttyS0 quiet panic=-1" \

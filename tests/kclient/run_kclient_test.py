@@ -39,8 +39,9 @@ def missing_prerequisites():
     kernels = [k for k in glob.glob("/boot/vmlinuz-*") if os.access(k, os.R_OK)]
     if not kernels:
         gaps.append("a readable kernel in /boot (apt-get install linux-image-amd64)")
+    sbin_path = os.environ.get("PATH", "") + ":/sbin:/usr/sbin"  # modprobe, for non-root PATHs
     for tool, pkg in (("/bin/busybox", "busybox-static"), ("cpio", "cpio"), ("modprobe", "kmod")):
-        if not (os.access(tool, os.X_OK) if tool.startswith("/") else shutil.which(tool)):
+        if not (os.access(tool, os.X_OK) if tool.startswith("/") else shutil.which(tool, path=sbin_path)):
             gaps.append(f"{tool} (apt-get install {pkg})")
     return gaps
 
@@ -129,12 +130,17 @@ class RestartWatcher(threading.Thread):
         self.flag = os.path.join(export_dir, ".restart-me")
         self.errors = []
         self.restarts = 0
+        self.restarting = False  # the server is legitimately down meanwhile
         self.done = threading.Event()
 
     def run(self):
         while not self.done.wait(0.2):
             if os.path.exists(self.flag):
-                self.restart()
+                self.restarting = True
+                try:
+                    self.restart()
+                finally:
+                    self.restarting = False
 
     def restart(self):
         port = self.server.port
@@ -159,7 +165,10 @@ class RestartWatcher(threading.Thread):
         log(f"pnfsgw restarted on port {port}")
 
 
-def run_guest(args, version, port, cache_dir):
+def run_guest(args, version, server, watcher, cache_dir):
+    """One kclient-run.sh boot; stopped early if the server dies under it
+    (the guest's hard mount would otherwise hang until the guest timeout)."""
+    port = server.port
     env = dict(os.environ)
     env.update(NFS_PORT=str(port), KC_CACHE=cache_dir, KC_MEM=str(args.mem),
                KC_TIMEOUT=str(args.guest_timeout), KC_EXTRA=args.kctool,
@@ -167,15 +176,35 @@ def run_guest(args, version, port, cache_dir):
     cmd = [os.path.join(HERE, "kclient-run.sh"), args.scenario]
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, errors="replace")
+                            text=True, errors="replace", start_new_session=True)
     passes, fails = 0, []
-    for line in proc.stdout:
-        print(f"[vers={version}] {line}", end="", flush=True)
-        if line.startswith("PASS: "):
-            passes += 1
-        elif line.startswith("FAIL: "):
-            fails.append(line.strip())
-    rc = proc.wait()
+    finished = threading.Event()
+
+    def watch_server():
+        while not finished.wait(1.0):
+            if not watcher.restarting and not server.alive():
+                rc = server.proc.poll() if server.proc is not None else None
+                fails.append(f"FAIL: pnfsgw died under the guest (exit {rc})")
+                log(f"pnfsgw died (exit {rc}); stopping the guest")
+                os.killpg(proc.pid, signal.SIGTERM)
+                return
+
+    monitor = threading.Thread(target=watch_server, daemon=True)
+    monitor.start()
+    try:
+        for line in proc.stdout:
+            print(f"[vers={version}] {line}", end="", flush=True)
+            if line.startswith("PASS: "):
+                passes += 1
+            elif line.startswith("FAIL: "):
+                fails.append(line.strip())
+        rc = proc.wait()
+    finally:
+        finished.set()
+        if proc.poll() is None:  # interrupted: take qemu down with us
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait()
+    monitor.join()
     return rc, passes, fails, time.monotonic() - t0
 
 
@@ -228,7 +257,7 @@ def main():
         for version in [v for v in args.versions.split(",") if v]:
             log(f"guest run with vers={version}")
             restarts_before = watcher.restarts
-            rc, passes, fails, secs = run_guest(args, version, server.port, cache_dir)
+            rc, passes, fails, secs = run_guest(args, version, server, watcher, cache_dir)
             summary.append(f"vers={version}: exit {rc}, {passes} PASS, {len(fails)} FAIL, {secs:.0f} s")
             if rc != 0 or fails:
                 failures.append(f"vers={version}: guest exit {rc}" + (f" ({fails[0]})" if fails else ""))

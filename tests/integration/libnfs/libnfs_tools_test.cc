@@ -83,7 +83,7 @@ TEST_F(LibnfsToolsTest, NfsCpCopiesALargeFileOutOfTheServer) {
   std::string data = random_bytes((16u << 20) + 3, 4);
   fs::create_directory(host("/out"));
   write_host_file(host("/out/large"), data);
-  std::string local = server_->data_dir() + "/../copied-out";
+  std::string local = server_->scratch_dir() + "/copied-out";
 
   CommandResult r = run_command({"nfs-cp", url("/out/large"), local});
   ASSERT_EQ(r.status, 0) << r.output << r.errors;
@@ -95,7 +95,7 @@ TEST_F(LibnfsToolsTest, NfsCpCopiesSmallFilesIntoTheServerAndTheyReadBack) {
   for (size_t size : {size_t{1}, size_t{100}, size_t{1000}}) {
     SCOPED_TRACE("size " + std::to_string(size));
     std::string data = random_bytes(size, 5 + size);
-    std::string local = server_->data_dir() + "/../local-" + std::to_string(size);
+    std::string local = server_->scratch_dir() + "/local-" + std::to_string(size);
     write_host_file(local, data);
     std::string name = "/in/f" + std::to_string(size);
 

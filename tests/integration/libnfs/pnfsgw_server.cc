@@ -55,8 +55,7 @@ PnfsgwServer::~PnfsgwServer() {
     waitpid(pid_, &status, 0);
   }
   std::error_code ec;
-  if (!data_dir_.empty()) fs::remove_all(data_dir_, ec);
-  if (!log_dir_.empty()) fs::remove_all(log_dir_, ec);
+  if (!work_dir_.empty()) fs::remove_all(work_dir_, ec);  // holds data_dir_
 }
 
 bool PnfsgwServer::start(std::string* err) {
@@ -68,10 +67,10 @@ bool PnfsgwServer::start(std::string* err) {
     *err = std::string("mkdtemp: ") + strerror(errno);
     return false;
   }
-  // Logs live outside the data dir so that a test may wipe the export.
-  log_dir_ = buf.data();
-  data_dir_ = log_dir_ + "/data";
-  std::string out_path = log_dir_ + "/stdout", err_path = log_dir_ + "/stderr";
+  // Logs and scratch files live beside the data dir, not in it.
+  work_dir_ = buf.data();
+  data_dir_ = work_dir_ + "/data";
+  std::string out_path = work_dir_ + "/stdout", err_path = work_dir_ + "/stderr";
 
   pid_ = fork();
   if (pid_ < 0) {
@@ -126,7 +125,7 @@ int PnfsgwServer::stop(int timeout_s) {
 }
 
 std::string PnfsgwServer::log_tail(size_t max_bytes) const {
-  std::string s = slurp(log_dir_ + "/stderr");
+  std::string s = slurp(work_dir_ + "/stderr");
   return s.size() > max_bytes ? s.substr(s.size() - max_bytes) : s;
 }
 

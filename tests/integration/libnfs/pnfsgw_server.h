@@ -1,7 +1,8 @@
 // Runs the real pnfsgw binary for the libnfs tests: `pnfsgw serve` on
 // 127.0.0.1 port 0 with a fresh data directory, the port read from the
 // "pnfsgw: listening on 127.0.0.1:PORT" line, stopped with SIGTERM.
-// Owns the child process and the data directory (removed on destruction).
+// Owns the child process and a work directory holding the data directory,
+// the server's stdout/stderr and scratch files (removed on destruction).
 // Not thread-safe.
 #pragma once
 #include <sys/types.h>
@@ -28,6 +29,8 @@ class PnfsgwServer {
 
   uint16_t port() const { return port_; }
   const std::string& data_dir() const { return data_dir_; }
+  // A directory beside the data dir for a test's local files (removed too).
+  const std::string& scratch_dir() const { return work_dir_; }
   // The host directory served as the NFS root "/".
   std::string export_dir() const { return data_dir_ + "/export"; }
   std::string log_tail(size_t max_bytes = 4000) const;
@@ -35,7 +38,7 @@ class PnfsgwServer {
  private:
   std::string binary_;
   std::string data_dir_;
-  std::string log_dir_;
+  std::string work_dir_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
 };
