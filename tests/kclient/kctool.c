@@ -6,9 +6,10 @@
 //   kctool lock  hold|try|wait|test  r|w  FILE START LEN [SECONDS]
 //   kctool flock hold|try|wait            FILE [SECONDS]
 //
-// hold: takes the lock without waiting, prints "held", keeps it SECONDS.
+// hold: takes the lock without waiting, prints "held", keeps it SECONDS,
+//       prints "releasing at T" (T: CLOCK_MONOTONIC ms) and unlocks.
 // try:  takes the lock without waiting and releases it.
-// wait: blocks until the lock is granted; prints "granted after N ms".
+// wait: blocks until the lock is granted; prints "granted at T after N ms".
 // test: F_GETLK; reports whether a conflicting lock exists.
 // Exit status: 0 granted / no conflict, 3 denied / conflict, 1 error
 // (message on stderr), 2 usage.
@@ -50,6 +51,8 @@ static void hold_for(const char* seconds) {
   printf("held\n");
   fflush(stdout);
   sleep(seconds ? (unsigned)atoi(seconds) : 5);
+  printf("releasing at %lld\n", now_ms());
+  fflush(stdout);
 }
 
 static int do_fcntl_lock(int argc, char** argv) {
@@ -83,7 +86,8 @@ static int do_fcntl_lock(int argc, char** argv) {
   if (strcmp(mode, "hold") == 0) {
     hold_for(argc > 7 ? argv[7] : NULL);
   } else if (strcmp(mode, "wait") == 0) {
-    printf("granted after %lld ms\n", now_ms() - t0);
+    long long t1 = now_ms();
+    printf("granted at %lld after %lld ms\n", t1, t1 - t0);
   } else if (strcmp(mode, "try") != 0) {
     return usage();
   }
@@ -110,7 +114,8 @@ static int do_flock(int argc, char** argv) {
   if (strcmp(mode, "hold") == 0) {
     hold_for(argc > 4 ? argv[4] : NULL);
   } else if (strcmp(mode, "wait") == 0) {
-    printf("granted after %lld ms\n", now_ms() - t0);
+    long long t1 = now_ms();
+    printf("granted at %lld after %lld ms\n", t1, t1 - t0);
   } else if (strcmp(mode, "try") != 0) {
     return usage();
   }
