@@ -108,7 +108,8 @@ Nfs4Core::Nfs4Core(Nfs4Options o, backend::Filesystem* f, const FhCodec* h)
       }()),
       state(clients.boot_id()),
       grace(opts.state_dir, opts.grace) {
-  RAND_bytes(write_verifier.data(), write_verifier.size());
+  write_verifier = opts.write_verifier;
+  if (write_verifier == Verifier{}) RAND_bytes(write_verifier.data(), write_verifier.size());
 }
 
 Nfs4Server::Nfs4Server(Nfs4Options opts, backend::Filesystem* fs, const FhCodec* fh)

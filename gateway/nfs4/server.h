@@ -2,6 +2,7 @@
 // dispatch over one export. Owns the client/session table, open/lock state
 // and the lease reaper thread. handle() is safe from any thread.
 #pragma once
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -26,6 +27,11 @@ struct Nfs4Options {
   std::string state_dir;
   uint32_t max_read = 1u << 20;
   uint32_t max_write = 1u << 20;
+  // WRITE/COMMIT verifier, shared with the other NFS versions serving the
+  // same export so UNSTABLE writes and COMMIT agree across them; it must
+  // change at every start (RFC 8881 18.32.3, RFC 1813 3.3.7). All zero:
+  // the server picks a random one.
+  std::array<uint8_t, 8> write_verifier{};
 };
 
 class Nfs4Server : public rpc::RpcProgram {
