@@ -5,12 +5,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "backend/hostdir/hostdir_fs.h"
 #include "common/log.h"
+#include "gateway/mount/server.h"
 #include "gateway/net/server.h"
+#include "gateway/nfs3/server.h"
 #include "gateway/nfs4/filehandle.h"
 #include "gateway/nfs4/server.h"
 
@@ -115,14 +118,25 @@ int serve(int argc, char** argv) {
   o.lease = std::chrono::seconds(lease);
   o.grace = std::chrono::seconds(grace >= 0 ? static_cast<unsigned long>(grace) : lease);
   o.state_dir = state_dir;
+  // One write verifier for every NFS version, new at each start, so
+  // UNSTABLE writes and COMMIT agree across versions (RFC 1813 3.3.7).
+  std::random_device rd;
+  for (auto& b : o.write_verifier) b = static_cast<uint8_t>(rd());
   pnfsgw::nfs4::Nfs4Server nfs(o, fs->get(), fhc->get());
+  pnfsgw::nfs3::Nfs3Options o3;
+  o3.export_id = o.export_id;
+  o3.max_read = o.max_read;
+  o3.max_write = o.max_write;
+  o3.write_verifier = o.write_verifier;
+  pnfsgw::nfs3::Nfs3Server nfs3(o3, fs->get(), fhc->get());
+  pnfsgw::mount::MountServer mountd({o.export_id}, fs->get(), fhc->get());
 
   pnfsgw::net::ServerOptions so;
   so.host = host;
   so.port = static_cast<uint16_t>(port);
   so.worker_threads = threads;
   so.max_record = o.max_write + 64 * 1024;
-  pnfsgw::net::RpcServer server(so, {&nfs});
+  pnfsgw::net::RpcServer server(so, {&nfs, &nfs3, &mountd});
   if (auto st = server.start(); !st) {
     fprintf(stderr, "pnfsgw: cannot listen on %s: %s\n", listen.c_str(), strerror(st.err()));
     return 1;

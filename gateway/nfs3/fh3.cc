@@ -1,0 +1,95 @@
+#include "gateway/nfs3/fh3.h"
+
+#include "common/log.h"
+#include "gateway/nfs4/filehandle.h"
+
+namespace pnfsgw::nfs3 {
+
+Result<std::vector<uint8_t>> Fh3Codec::encode(uint64_t ino) const {
+  auto layer = fs_->encode_handle(ino);
+  if (!layer) return layer.status();
+  auto bytes =
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(layer->data()), layer->size());
+  auto fh = fhc_->encode(export_id_, ino, bytes);
+  if (!fh) return fh.status();
+  if (fh->size() > NFS3_FHSIZE) {
+    if (!logged_overflow_.exchange(true))
+      PLOG_ERROR("nfs3: filehandle of inode %llu is %zu bytes, more than NFSv3 allows (%u)",
+                 static_cast<unsigned long long>(ino), fh->size(), NFS3_FHSIZE);
+    return Status::error(EOVERFLOW);
+  }
+  return fh;
+}
+
+nfsstat3 Fh3Codec::resolve(Fh3 fh, uint64_t* ino) const {
+  nfs4::FhCodec::Decoded d;
+  if (!fhc_->decode(fh, &d)) return NFS3ERR_BADHANDLE;
+  // A well-formed handle of another export (or an older export id) is stale.
+  if (d.export_id != export_id_) return NFS3ERR_STALE;
+  auto r = fs_->resolve_handle(d.layer_handle);
+  if (!r) return r.err() == EINVAL ? NFS3ERR_BADHANDLE : NFS3ERR_STALE;
+  if (*r != d.ino) return NFS3ERR_STALE;
+  *ino = d.ino;
+  return NFS3_OK;
+}
+
+nfsstat3 errno_to_nfs3(int err) {
+  switch (err) {
+    case 0:
+      return NFS3_OK;
+    case EPERM:
+      return NFS3ERR_PERM;
+    case ENOENT:
+      return NFS3ERR_NOENT;
+    case EIO:
+      return NFS3ERR_IO;
+    case ENXIO:
+      return NFS3ERR_NXIO;
+    case EACCES:
+      return NFS3ERR_ACCES;
+    case ETXTBSY:
+      return NFS3ERR_ACCES;
+    case EEXIST:
+      return NFS3ERR_EXIST;
+    case EXDEV:
+      return NFS3ERR_XDEV;
+    case ENODEV:
+      return NFS3ERR_NODEV;
+    case ENOTDIR:
+      return NFS3ERR_NOTDIR;
+    case EISDIR:
+      return NFS3ERR_ISDIR;
+    case EINVAL:
+      return NFS3ERR_INVAL;
+    case ELOOP:
+      return NFS3ERR_INVAL;
+    case EOVERFLOW:
+      return NFS3ERR_INVAL;
+    case EFBIG:
+      return NFS3ERR_FBIG;
+    case ENOSPC:
+      return NFS3ERR_NOSPC;
+    case EROFS:
+      return NFS3ERR_ROFS;
+    case EMLINK:
+      return NFS3ERR_MLINK;
+    case ENAMETOOLONG:
+      return NFS3ERR_NAMETOOLONG;
+    case ENOTEMPTY:
+      return NFS3ERR_NOTEMPTY;
+    case EDQUOT:
+      return NFS3ERR_DQUOT;
+    case ESTALE:
+      return NFS3ERR_STALE;
+    case ENOTSUP:
+      return NFS3ERR_NOTSUPP;
+    case EAGAIN:
+    case EMFILE:
+    case ENFILE:
+      return NFS3ERR_JUKEBOX;  // transient: the client retries later
+    default:
+      return NFS3ERR_SERVERFAULT;
+  }
+}
+
+}  // namespace pnfsgw::nfs3

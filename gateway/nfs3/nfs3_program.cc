@@ -1,0 +1,60 @@
+// The NFSv3 dispatcher: one table row per procedure (RFC 1813 3.3).
+#include <random>
+
+#include "common/log.h"
+#include "gateway/nfs3/nfs3_internal.h"
+
+namespace pnfsgw::nfs3 {
+namespace {
+
+bool proc_null(Nfs3Ctx&, xdr::XdrDecoder&, xdr::XdrEncoder&) { return true; }
+
+struct ProcTable {
+  ProcDesc procs[kNumProcs];
+  ProcTable() {
+    procs[NFSPROC3_NULL] = {"NULL", proc_null};
+    register_attr_procs(procs);
+    register_io_procs(procs);
+    register_create_procs(procs);
+    register_names_procs(procs);
+    register_readdir_procs(procs);
+    register_fs_procs(procs);
+  }
+};
+
+const ProcTable& table() {
+  static const ProcTable t;
+  return t;
+}
+
+std::array<uint8_t, 8> random_verifier() {
+  std::random_device rd;
+  std::array<uint8_t, 8> v{};
+  for (auto& b : v) b = static_cast<uint8_t>(rd());
+  return v;
+}
+
+}  // namespace
+
+Nfs3Server::Nfs3Server(Nfs3Options opts, backend::Filesystem* fs, const nfs4::FhCodec* fhc) {
+  if (opts.write_verifier == std::array<uint8_t, 8>{}) opts.write_verifier = random_verifier();
+  core_ = std::make_unique<Nfs3Core>(opts, fs, fhc);
+}
+
+Nfs3Server::~Nfs3Server() = default;
+
+rpc::Disposition Nfs3Server::handle(const rpc::CallContext& call, xdr::XdrDecoder& args,
+                                    xdr::XdrEncoder& out, rpc::AcceptStat* stat) {
+  const uint32_t proc = call.hdr.proc;
+  if (proc >= kNumProcs || !table().procs[proc].fn) {
+    *stat = rpc::PROC_UNAVAIL;
+    return rpc::Disposition::kReply;
+  }
+  const ProcDesc& d = table().procs[proc];
+  Nfs3Ctx ctx{*core_, call, gw::caller_of(call.hdr)};
+  PLOG_DEBUG("nfs3: xid %08x %s uid %u", call.hdr.xid, d.name, ctx.caller.uid);
+  *stat = d.fn(ctx, args, out) ? rpc::SUCCESS : rpc::GARBAGE_ARGS;
+  return rpc::Disposition::kReply;
+}
+
+}  // namespace pnfsgw::nfs3
