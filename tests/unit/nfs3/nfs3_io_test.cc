@@ -1,0 +1,195 @@
+// READ, WRITE, COMMIT.
+#include "tests/unit/nfs3/nfs3_test_util.h"
+
+namespace pnfsgw::nfs3::testing {
+namespace {
+
+struct WriteOut {
+  uint32_t status = 0;
+  Wcc3 wcc;
+  uint32_t count = 0, committed = 0;
+  std::array<uint8_t, 8> verf{};
+};
+
+struct ReadOut {
+  uint32_t status = 0;
+  std::optional<Fattr3> attr;
+  uint32_t count = 0;
+  bool eof = false;
+  std::string data;
+};
+
+class Nfs3IoFixture : public Nfs3ProcTest {
+ protected:
+  WriteOut write(const Fh& fh, uint64_t off, const std::string& data, uint32_t stable = UNSTABLE,
+                 Caller who = {}) {
+    xdr::XdrEncoder a;
+    put_fh(a, fh);
+    a.u64(off);
+    a.u32(static_cast<uint32_t>(data.size()));
+    a.u32(stable);
+    a.var_opaque(data.data(), data.size());
+    Reply r = call(NFSPROC3_WRITE, a, who);
+    EXPECT_EQ(r.stat, rpc::SUCCESS);
+    auto d = r.dec();
+    WriteOut w;
+    w.status = d.u32();
+    w.wcc = get_wcc(d);
+    if (w.status == NFS3_OK) {
+      w.count = d.u32();
+      w.committed = d.u32();
+      auto v = d.fixed_opaque(8);
+      std::copy(v.begin(), v.end(), w.verf.begin());
+    }
+    EXPECT_TRUE(d.ok() && d.remaining() == 0);
+    return w;
+  }
+
+  ReadOut read(const Fh& fh, uint64_t off, uint32_t count, Caller who = {}) {
+    xdr::XdrEncoder a;
+    put_fh(a, fh);
+    a.u64(off);
+    a.u32(count);
+    Reply r = call(NFSPROC3_READ, a, who);
+    EXPECT_EQ(r.stat, rpc::SUCCESS);
+    auto d = r.dec();
+    ReadOut o;
+    o.status = d.u32();
+    o.attr = get_post_op(d);
+    if (o.status == NFS3_OK) {
+      o.count = d.u32();
+      o.eof = d.boolean();
+      auto s = d.var_opaque(1u << 21);
+      o.data.assign(s.begin(), s.end());
+    }
+    EXPECT_TRUE(d.ok() && d.remaining() == 0);
+    return o;
+  }
+};
+
+TEST_F(Nfs3IoFixture, UnstableWriteAndCommitReturnTheSharedVerifier) {
+  Fh f = create(root_fh_, "f");
+  WriteOut w = write(f, 0, "hello");
+  ASSERT_EQ(w.status, NFS3_OK);
+  EXPECT_EQ(w.count, 5u);
+  EXPECT_EQ(w.committed, UNSTABLE);
+  EXPECT_EQ(w.verf, kVerifier);
+  xdr::XdrEncoder a;
+  put_fh(a, f);
+  a.u64(0);
+  a.u32(0);
+  Reply r = call(NFSPROC3_COMMIT, a);
+  auto d = r.dec();
+  ASSERT_EQ(d.u32(), NFS3_OK);
+  Wcc3 wcc = get_wcc(d);
+  EXPECT_TRUE(wcc.before && wcc.after);
+  auto v = d.fixed_opaque(8);
+  EXPECT_TRUE(std::equal(v.begin(), v.end(), kVerifier.begin()));
+}
+
+TEST_F(Nfs3IoFixture, StableWritesReportHowStableTheDataIs) {
+  Fh f = create(root_fh_, "f");
+  EXPECT_EQ(write(f, 0, "a", DATA_SYNC).committed, DATA_SYNC);
+  EXPECT_EQ(write(f, 1, "b", FILE_SYNC).committed, FILE_SYNC);
+}
+
+TEST_F(Nfs3IoFixture, WriteWccHasTheAttributesFromBeforeAndAfterTheWrite) {
+  Fh f = create(root_fh_, "f");
+  ASSERT_EQ(write(f, 0, "0123456789").status, NFS3_OK);
+  Fattr3 before = getattr(f);
+  WriteOut w = write(f, 50, std::string(100, 'x'));
+  ASSERT_EQ(w.status, NFS3_OK);
+  ASSERT_TRUE(w.wcc.before && w.wcc.after);
+  EXPECT_EQ(w.wcc.before->size, 10u);
+  EXPECT_EQ(w.wcc.before->mtime, before.mtime);
+  EXPECT_EQ(w.wcc.before->ctime, before.ctime);
+  EXPECT_EQ(w.wcc.after->size, 150u);
+  EXPECT_EQ(read_all(fs_->lookup(root(), "f")->ino).substr(50), std::string(100, 'x'));
+}
+
+TEST_F(Nfs3IoFixture, ReadReturnsDataAttributesAndEof) {
+  Fh f = create(root_fh_, "f");
+  std::string data;
+  for (int i = 0; i < 3000; i++) data.push_back(static_cast<char>('a' + i % 26));
+  ASSERT_EQ(write(f, 0, data).status, NFS3_OK);
+  ReadOut head = read(f, 0, 1000);
+  ASSERT_EQ(head.status, NFS3_OK);
+  EXPECT_EQ(head.count, 1000u);
+  EXPECT_FALSE(head.eof);
+  EXPECT_EQ(head.data, data.substr(0, 1000));
+  ASSERT_TRUE(head.attr);
+  EXPECT_EQ(head.attr->size, 3000u);
+  ReadOut tail = read(f, 2000, 5000);
+  EXPECT_EQ(tail.count, 1000u);
+  EXPECT_TRUE(tail.eof);
+  EXPECT_EQ(tail.data, data.substr(2000));
+  ReadOut past = read(f, 10000, 10);
+  EXPECT_EQ(past.count, 0u);
+  EXPECT_TRUE(past.eof);
+}
+
+TEST_F(Nfs3IoFixture, ReadCountIsCappedAtOneMiB) {
+  Fh f = create(root_fh_, "big");
+  ASSERT_EQ(write(f, 0, std::string(1u << 20, 'y')).status, NFS3_OK);
+  ASSERT_EQ(write(f, 1u << 20, std::string(1u << 19, 'z')).status, NFS3_OK);
+  ReadOut r = read(f, 0, 4u << 20);
+  ASSERT_EQ(r.status, NFS3_OK);
+  EXPECT_EQ(r.count, 1u << 20);
+  EXPECT_FALSE(r.eof);
+  EXPECT_EQ(r.data, std::string(1u << 20, 'y'));
+}
+
+TEST_F(Nfs3IoFixture, WriteOfMoreThanOneMiBIsGarbage) {
+  Fh f = create(root_fh_, "f");
+  xdr::XdrEncoder a;
+  put_fh(a, f);
+  a.u64(0);
+  a.u32((1u << 20) + 1);
+  a.u32(UNSTABLE);
+  std::string data((1u << 20) + 1, 'q');
+  a.var_opaque(data.data(), data.size());
+  EXPECT_EQ(call(NFSPROC3_WRITE, a).stat, rpc::GARBAGE_ARGS);
+}
+
+TEST_F(Nfs3IoFixture, WriteArgumentsThatDisagreeAreGarbage) {
+  Fh f = create(root_fh_, "f");
+  xdr::XdrEncoder more;  // count larger than the data
+  put_fh(more, f);
+  more.u64(0);
+  more.u32(10);
+  more.u32(UNSTABLE);
+  more.var_opaque("abc", 3);
+  EXPECT_EQ(call(NFSPROC3_WRITE, more).stat, rpc::GARBAGE_ARGS);
+  xdr::XdrEncoder stable;  // no such stable_how
+  put_fh(stable, f);
+  stable.u64(0);
+  stable.u32(3);
+  stable.u32(3);
+  stable.var_opaque("abc", 3);
+  EXPECT_EQ(call(NFSPROC3_WRITE, stable).stat, rpc::GARBAGE_ARGS);
+}
+
+TEST_F(Nfs3IoFixture, ReadOfADirectoryIsIsdir) {
+  EXPECT_EQ(read(root_fh_, 0, 10).status, NFS3ERR_ISDIR);
+  EXPECT_EQ(write(root_fh_, 0, "x").status, NFS3ERR_ISDIR);
+}
+
+TEST_F(Nfs3IoFixture, OwnerMayWriteTheirReadOnlyFileOthersMayNot) {
+  mkdir(root(), "open", 0777);
+  Fh f = create(lookup(root_fh_, "open"), "f", 0444, {1000, 1000});
+  EXPECT_EQ(getattr(f).uid, 1000u);
+  EXPECT_EQ(write(f, 0, "mine", UNSTABLE, {1000, 1000}).status, NFS3_OK);
+  EXPECT_EQ(write(f, 0, "nope", UNSTABLE, {1001, 1001}).status, NFS3ERR_ACCES);
+  EXPECT_EQ(read(f, 0, 4, {1001, 1001}).data, "mine");  // 0444: others may read
+}
+
+TEST_F(Nfs3IoFixture, ExecuteOnlyFilesMayBeReadForExecution) {
+  Fh f = create(root_fh_, "bin", 0711);
+  ASSERT_EQ(write(f, 0, "#!").status, NFS3_OK);
+  EXPECT_EQ(read(f, 0, 2, {1000, 1000}).status, NFS3_OK);
+  Fh g = create(root_fh_, "secret", 0700);
+  EXPECT_EQ(read(g, 0, 2, {1000, 1000}).status, NFS3ERR_ACCES);
+}
+
+}  // namespace
+}  // namespace pnfsgw::nfs3::testing
