@@ -16,6 +16,7 @@
 #include "gateway/nfs3/server.h"
 #include "gateway/nfs4/filehandle.h"
 #include "gateway/nfs4/server.h"
+#include "gateway/portmap/pmap_client.h"
 
 namespace {
 
@@ -27,6 +28,7 @@ constexpr char kUsage[] =
     "  --lease SECONDS      NFSv4 lease time (default 90)\n"
     "  --grace SECONDS      grace period after a restart (default: the lease time)\n"
     "  --threads N          worker threads (default 4)\n"
+    "  --rpcbind            register NFS v3/v4 and MOUNT v1/v3 with the local rpcbind\n"
     "  --verbose            debug logging\n";
 
 int usage_error(const char* fmt, const char* arg) {
@@ -59,6 +61,7 @@ int serve(int argc, char** argv) {
   std::string data = "pnfsgw-data";
   unsigned long lease = 90, threads = 4;
   long grace = -1;
+  bool rpcbind = false;
   for (int i = 0; i < argc; i++) {
     std::string a = argv[i];
     auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
@@ -80,6 +83,8 @@ int serve(int argc, char** argv) {
     } else if (a == "--threads") {
       if (!parse_uint(value(), 256, &v) || v < 1) return usage_error("%s: 1..256", a.c_str());
       threads = v;
+    } else if (a == "--rpcbind") {
+      rpcbind = true;
     } else if (a == "--verbose" || a == "-v") {
       pnfsgw::set_log_level(pnfsgw::LogLevel::kDebug);
     } else if (a == "--help" || a == "-h") {
@@ -141,10 +146,18 @@ int serve(int argc, char** argv) {
     fprintf(stderr, "pnfsgw: cannot listen on %s: %s\n", listen.c_str(), strerror(st.err()));
     return 1;
   }
+  pnfsgw::portmap::PmapRegistration pmap;
+  if (rpcbind) {
+    // Not fatal: clients that name the ports (port=, mountport=) work without it.
+    auto st =
+        pmap.register_all({{100003, 3}, {100003, 4}, {100005, 1}, {100005, 3}}, server.port());
+    if (!st) PLOG_WARN("rpcbind registration failed: %s", strerror(st.err()));
+  }
   printf("pnfsgw: listening on %s:%u\n", host.c_str(), server.port());
   printf("pnfsgw: exporting %s as /\n", export_dir.c_str());
   fflush(stdout);
   server.run(/*handle_signals=*/true);
+  pmap.unregister_all();
   PLOG_INFO("shut down cleanly");
   return 0;
 }

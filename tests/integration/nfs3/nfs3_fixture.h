@@ -97,9 +97,7 @@ class Nfs3IntegrationTest : public ::testing::Test {
 
   // Host path of an NFS path ("/a/b" -> DATA/export/a/b), and of scratch files.
   std::string host(const std::string& nfs_path) const { return server_->export_dir() + nfs_path; }
-  std::string scratch(const std::string& name) const {
-    return server_->scratch_dir() + "/" + name;
-  }
+  std::string scratch(const std::string& name) const { return server_->scratch_dir() + "/" + name; }
 
   // A libnfs context mounted over NFSv3 on the export root.
   NfsContext mount() {
