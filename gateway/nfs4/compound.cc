@@ -157,12 +157,7 @@ rpc::Disposition Nfs4Server::handle(const rpc::CallContext& call, xdr::XdrDecode
     return rpc::Disposition::kReply;
   }
   CompoundCtx ctx{*core_, call};
-  if (call.hdr.flavor == rpc::AUTH_SYS) {
-    ctx.cred = {call.hdr.sys.uid, call.hdr.sys.gid};
-    ctx.gids = call.hdr.sys.gids;
-  } else {
-    ctx.cred = {65534, 65534};  // AUTH_NONE: nobody
-  }
+  ctx.caller = gw::caller_of(call.hdr);
   std::string_view tag = dec.string(NFS4_OPAQUE_LIMIT);
   ctx.minor = dec.u32();
   uint32_t nops = dec.u32();

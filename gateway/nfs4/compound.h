@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backend/fs.h"
+#include "gateway/common/access.h"
 #include "gateway/nfs4/attrs.h"
 #include "gateway/nfs4/clients.h"
 #include "gateway/nfs4/filehandle.h"
@@ -53,8 +54,7 @@ struct CompoundCtx {
   Nfs4Core& core;
   const rpc::CallContext& call;
   uint32_t minor = 0;
-  backend::Cred cred;
-  std::vector<uint32_t> gids;  // supplementary groups (AUTH_SYS)
+  gw::Caller caller;  // from the RPC credential
   FileRef cfh, sfh;
   std::optional<Stateid4> cur_sid, saved_sid;
   std::shared_ptr<Session> session;  // set by SEQUENCE

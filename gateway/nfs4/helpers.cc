@@ -72,27 +72,14 @@ nfsstat4 check_name(std::string_view name) {
   return NFS4_OK;
 }
 
-static bool in_group(const CompoundCtx& ctx, uint32_t gid) {
-  return ctx.cred.gid == gid || std::find(ctx.gids.begin(), ctx.gids.end(), gid) != ctx.gids.end();
-}
-
 uint32_t allowed_access(const CompoundCtx& ctx, const backend::Attr& a, uint32_t mask) {
   const bool dir = a.type == backend::FileType::kDirectory;
-  uint32_t bits;  // rwx for this caller
-  if (ctx.cred.uid == 0) {
-    // Root may do anything, except execute a file nobody may execute.
-    bits = 06 | ((dir || (a.mode & 0111)) ? 01 : 0);
-  } else if (ctx.cred.uid == a.uid) {
-    bits = (a.mode >> 6) & 7;
-  } else if (in_group(ctx, a.gid)) {
-    bits = (a.mode >> 3) & 7;
-  } else {
-    bits = a.mode & 7;
-  }
+  const uint32_t bits = gw::allowed_bits(ctx.caller, a);
   uint32_t ok = 0;
-  if (bits & 4) ok |= ACCESS4_READ | ACCESS4_XAREAD | ACCESS4_XALIST;
-  if (bits & 2) ok |= ACCESS4_MODIFY | ACCESS4_EXTEND | ACCESS4_XAWRITE | (dir ? ACCESS4_DELETE : 0);
-  if (bits & 1) ok |= dir ? ACCESS4_LOOKUP : ACCESS4_EXECUTE;
+  if (bits & gw::kMayRead) ok |= ACCESS4_READ | ACCESS4_XAREAD | ACCESS4_XALIST;
+  if (bits & gw::kMayWrite)
+    ok |= ACCESS4_MODIFY | ACCESS4_EXTEND | ACCESS4_XAWRITE | (dir ? ACCESS4_DELETE : 0);
+  if (bits & gw::kMayExec) ok |= dir ? ACCESS4_LOOKUP : ACCESS4_EXECUTE;
   return ok & mask;
 }
 
@@ -156,31 +143,8 @@ nfsstat4 apply_setattr(CompoundCtx& ctx, uint64_t ino, const backend::SetAttr& s
                        backend::Attr* after) {
   auto cur = ctx.core.fs->getattr(ino);
   if (!cur) return errno_to_nfs(cur.err());
-  const backend::Attr& a = *cur;
-  const bool root = ctx.cred.uid == 0;
-  const bool owner = ctx.cred.uid == a.uid;
-  if (sa.size) {
-    if (a.type == backend::FileType::kDirectory) return NFS4ERR_ISDIR;
-    if (a.type != backend::FileType::kRegular) return NFS4ERR_INVAL;
-  }
-  // POSIX rules: chmod by owner or root; chown by root; chgrp by the owner
-  // to a group of theirs; times set to "now" by anyone who may write, set
-  // to a given value only by the owner.
-  if (sa.mode && !root && !owner) return NFS4ERR_PERM;
-  if (sa.uid && !root && *sa.uid != a.uid) return NFS4ERR_PERM;
-  if (sa.gid && !root && (!owner || !in_group(ctx, *sa.gid)) && *sa.gid != a.gid)
-    return NFS4ERR_PERM;
-  using TH = backend::SetAttr::TimeHow;
-  bool given = sa.atime_how == TH::kGiven || sa.mtime_how == TH::kGiven;
-  bool now = sa.atime_how == TH::kServerNow || sa.mtime_how == TH::kServerNow;
-  if (given && !root && !owner) return NFS4ERR_PERM;
-  if (now && !root && !owner && require_access(ctx, a, ACCESS4_MODIFY) != NFS4_OK)
-    return NFS4ERR_ACCESS;
-  if (sa.size && !root && !owner && require_access(ctx, a, ACCESS4_MODIFY) != NFS4_OK)
-    return NFS4ERR_ACCESS;
   backend::SetAttr eff = sa;
-  // A non-root chmod on a file of another group clears setgid (POSIX).
-  if (eff.mode && !root && !in_group(ctx, a.gid)) *eff.mode &= ~02000u;
+  if (int err = gw::check_setattr(ctx.caller, *cur, &eff)) return errno_to_nfs(err);
   auto r = ctx.core.fs->setattr(ino, eff);
   if (!r) return errno_to_nfs(r.err());
   if (after) *after = *r;

@@ -20,14 +20,6 @@ uint64_t change_of(CompoundCtx& ctx, uint64_t ino) {
   return a ? a->change : 0;
 }
 
-// The identity a new object gets: the caller's, with the group of a setgid
-// parent directory (BSD group semantics, as Linux filesystems do).
-backend::Cred owner_for(const CompoundCtx& ctx, const backend::Attr& dir) {
-  backend::Cred c = ctx.cred;
-  if (dir.mode & 02000) c.gid = dir.gid;
-  return c;
-}
-
 // Sets what createattrs asked for beyond the mode the object was made with.
 nfsstat4 apply_create_attrs(CompoundCtx& ctx, uint64_t ino, backend::SetAttr sa) {
   sa.mode.reset();
@@ -55,7 +47,7 @@ nfsstat4 op_create(CompoundCtx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc)
   if (nfsstat4 st = dir_attr(ctx, ctx.cfh, &dir); st != NFS4_OK) return st;
   if (nfsstat4 st = check_name(name); st != NFS4_OK) return st;
   if (nfsstat4 st = require_access(ctx, dir, kDirModify); st != NFS4_OK) return st;
-  backend::Cred cred = owner_for(ctx, dir);
+  backend::Cred cred = gw::owner_for(ctx.caller, dir);
   uint32_t mode = sa.mode.value_or(type == NF4DIR ? 0755 : 0644);
   if (type == NF4DIR && (dir.mode & 02000)) mode |= 02000;
   uint64_t before = dir.change;
@@ -91,12 +83,8 @@ nfsstat4 op_create(CompoundCtx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc)
   return NFS4_OK;
 }
 
-// Sticky directories: only the owner of the entry or of the directory (or
-// root) may remove or rename it.
 nfsstat4 check_sticky(CompoundCtx& ctx, const backend::Attr& dir, const backend::Attr& victim) {
-  if (!(dir.mode & 01000) || ctx.cred.uid == 0) return NFS4_OK;
-  if (ctx.cred.uid == dir.uid || ctx.cred.uid == victim.uid) return NFS4_OK;
-  return NFS4ERR_ACCESS;
+  return errno_to_nfs(gw::check_sticky(ctx.caller, dir, victim));
 }
 
 nfsstat4 op_remove(CompoundCtx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {

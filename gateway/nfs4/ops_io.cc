@@ -3,6 +3,7 @@
 // 16.17 for OPEN_CONFIRM).
 #include <cstring>
 
+#include "gateway/common/create_verifier.h"
 #include "gateway/nfs4/compound.h"
 #include "gateway/nfs4/seqid.h"
 
@@ -67,25 +68,6 @@ void decode_open(xdr::XdrDecoder& dec, OpenArgs* a) {
   }
 }
 
-// Exclusive create keeps the client's verifier in the file's times until
-// the client sets them (RFC 8881 18.16.3, as other servers do).
-backend::SetAttr verifier_times(const Verifier& v) {
-  backend::SetAttr sa;
-  uint32_t a, m;
-  memcpy(&a, &v[0], 4);
-  memcpy(&m, &v[4], 4);
-  sa.atime_how = sa.mtime_how = backend::SetAttr::TimeHow::kGiven;
-  sa.atime = {static_cast<int64_t>(a), 0};
-  sa.mtime = {static_cast<int64_t>(m), 0};
-  return sa;
-}
-
-bool verifier_matches(const backend::Attr& at, const Verifier& v) {
-  backend::SetAttr sa = verifier_times(v);
-  return at.atime.sec == sa.atime.sec && at.mtime.sec == sa.mtime.sec && at.atime.nsec == 0 &&
-         at.mtime.nsec == 0;
-}
-
 nfsstat4 type_for_open(const CompoundCtx& ctx, backend::FileType t) {
   if (t == backend::FileType::kRegular) return NFS4_OK;
   if (t == backend::FileType::kDirectory) return NFS4ERR_ISDIR;
@@ -119,8 +101,7 @@ nfsstat4 open_by_name(CompoundCtx& ctx, OpenArgs& a, backend::Attr* file, bool* 
     *file = *f;
     return NFS4_OK;
   }
-  backend::Cred cred = ctx.cred;
-  if (dirattr->mode & 02000) cred.gid = dirattr->gid;
+  backend::Cred cred = gw::owner_for(ctx.caller, *dirattr);
   const bool exclusive = a.createmode != UNCHECKED4;
   uint32_t mode = a.sa.mode.value_or(0644);
   auto f = ctx.core.fs->create(ctx.cfh.ino, a.name, mode, cred,
@@ -132,7 +113,7 @@ nfsstat4 open_by_name(CompoundCtx& ctx, OpenArgs& a, backend::Attr* file, bool* 
     // EXCLUSIVE4(_1) retry of our own create: same verifier, same answer.
     auto existing = ctx.core.fs->lookup(ctx.cfh.ino, a.name);
     if (!existing) return errno_to_nfs(existing.err());
-    if (existing->type != backend::FileType::kRegular || !verifier_matches(*existing, a.verf))
+    if (existing->type != backend::FileType::kRegular || !gw::verifier_matches(*existing, a.verf))
       return NFS4ERR_EXIST;
     *file = *existing;
     *created = true;
@@ -144,7 +125,7 @@ nfsstat4 open_by_name(CompoundCtx& ctx, OpenArgs& a, backend::Attr* file, bool* 
     backend::SetAttr rest = a.sa;
     rest.mode.reset();
     if (a.createmode == EXCLUSIVE4 || a.createmode == EXCLUSIVE4_1) {
-      backend::SetAttr times = verifier_times(a.verf);
+      backend::SetAttr times = gw::verifier_times(a.verf);
       rest.atime_how = times.atime_how;
       rest.mtime_how = times.mtime_how;
       rest.atime = times.atime;
@@ -304,10 +285,9 @@ nfsstat4 check_data_op(CompoundCtx& ctx, Stateid4* sid, bool write, backend::Att
   *a = *at;
   if (nfsstat4 st = ctx.core.state.check_io(*sid, ctx.cfh.ino, write); st != NFS4_OK) return st;
   if (ctx.minor == 0) ctx.core.clients.renew(ctx.core.state.client_of(*sid));
-  // I/O without an open answers to the file's permissions; the owner may
-  // always use their own file, as with local open files (knfsd does too).
-  if ((sid->is_anonymous() || sid->is_bypass()) && ctx.cred.uid != a->uid)
-    return require_access(ctx, *a, write ? ACCESS4_MODIFY : ACCESS4_READ);
+  // I/O without an open answers to the file's permissions.
+  if (sid->is_anonymous() || sid->is_bypass())
+    return errno_to_nfs(gw::check_io(ctx.caller, *a, write));
   return NFS4_OK;
 }
 
