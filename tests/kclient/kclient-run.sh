@@ -45,7 +45,7 @@ command -v cpio >/dev/null || die "cpio missing"
 modprobe=$(PATH=$PATH:/sbin:/usr/sbin command -v modprobe) || die "modprobe missing (apt-get install kmod)"
 
 # Modules the guest loads at boot; the pNFS layout drivers are optional.
-modules="virtio_pci virtio_net virtio_blk nfsv4"
+modules="virtio_pci virtio_net virtio_blk nfsv3 nfsv4"
 optional_modules="nfs_layout_nfsv41_files nfs_layout_flexfiles blocklayoutdriver"
 # Host binaries copied with their shared libraries.
 guest_bins="/usr/sbin/xfs_io /usr/sbin/blkmapd"

@@ -215,7 +215,7 @@ def main():
     ap.add_argument("--work-dir", required=True,
                     help="build-dir directory for the initramfs cache and data dirs")
     ap.add_argument("--scenario", default=os.path.join(HERE, "scenario.sh"))
-    ap.add_argument("--versions", default=os.environ.get("KC_VERSIONS", "4.1,4.2"))
+    ap.add_argument("--versions", default=os.environ.get("KC_VERSIONS", "4.1,4.2,3"))
     ap.add_argument("--skip", default=os.environ.get("KC_SKIP", ""),
                     help="comma-separated scenario steps to skip (debugging)")
     ap.add_argument("--mem", type=int, default=int(os.environ.get("KC_MEM", "1024")))

@@ -4,7 +4,7 @@
 # POSIX behaviour through the real Linux client, one "PASS: <what>" line per
 # step; stops at the first failure with "FAIL: <what>: <details>" and exit 1.
 #
-# Needs: $SERVER, $NFS_PORT, $VERS (4.1 or 4.2), /extra/kctool.
+# Needs: $SERVER, $NFS_PORT, $VERS (3, 4.0, 4.1 or 4.2), /extra/kctool.
 # Host protocol for the restart step: the guest creates /mnt/.restart-me; the
 # host restarts the server on the same port and data dir, then deletes the
 # file; the guest waits for it to disappear (KC_RESTART_WAIT seconds).
@@ -38,9 +38,15 @@ skip() { case ",${KC_SKIP:-}," in *",$1,"*) echo "SKIP: $1"; return 0;; esac; re
 step_mount() {
   begin
   [ -n "$VERS" ] || fail "VERS is not set"
-  ok "mount -t nfs4 vers=$VERS port=$NFS_PORT" timeout 120 \
-    mount -t nfs4 -o vers=$VERS,port=$NFS_PORT,addr=$SERVER,clientaddr=10.0.2.15 $SERVER:/ $M
-  opts=$(awk -v m=$M '$2 == m && $3 == "nfs4" {print $4}' /proc/mounts)
+  if [ "$VERS" = 3 ]; then
+    # NFSv3: MOUNT on the same port; no NLM, so locks stay local (nolock).
+    ok "mount -t nfs vers=3 port=$NFS_PORT" timeout 120 \
+      mount -t nfs -o vers=3,proto=tcp,port=$NFS_PORT,mountport=$NFS_PORT,mountproto=tcp,nolock,addr=$SERVER $SERVER:/ $M
+  else
+    ok "mount -t nfs4 vers=$VERS port=$NFS_PORT" timeout 120 \
+      mount -t nfs4 -o vers=$VERS,port=$NFS_PORT,addr=$SERVER,clientaddr=10.0.2.15 $SERVER:/ $M
+  fi
+  opts=$(awk -v m=$M '$2 == m && ($3 == "nfs4" || $3 == "nfs") {print $4}' /proc/mounts)
   case ",$opts," in *",vers=$VERS,"*) ;; *) fail "mount options show vers=$VERS: '$opts'";; esac
   ok "clean up $W from an earlier run" rm -rf $W
   ok "mkdir $W" mkdir $W
@@ -427,7 +433,7 @@ step_umount() {
   cd /
   ok "rmdir $W" rmdir $W
   ok "umount" umount $M
-  if grep -q " $M nfs4 " /proc/mounts; then fail "still mounted after umount"; fi
+  if grep -qE " $M nfs4? " /proc/mounts; then fail "still mounted after umount"; fi
   pass "clean umount"
 }
 
