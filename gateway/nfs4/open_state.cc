@@ -54,6 +54,17 @@ nfsstat4 OpenState::check_seq_locked(const State& st, const Stateid4& sid) {
   return sid.seqid < st.seqid ? NFS4ERR_OLD_STATEID : NFS4ERR_BAD_STATEID;
 }
 
+nfsstat4 OpenState::lookup_locked(const Stateid4& sid, uint64_t ino, Kind kind, State** out) {
+  nfsstat4 err = NFS4_OK;
+  State* st = find_locked(sid, &err);
+  if (!st) return err;
+  if (st->ino != ino || (kind == Kind::kOpen && st->is_lock) || (kind == Kind::kLock && !st->is_lock))
+    return NFS4ERR_BAD_STATEID;
+  if (nfsstat4 e = check_seq_locked(*st, sid); e != NFS4_OK) return e;
+  *out = st;
+  return NFS4_OK;
+}
+
 void OpenState::erase_state_locked(const Other& other) {
   auto it = states_.find(other);
   if (it == states_.end()) return;
@@ -104,11 +115,8 @@ nfsstat4 OpenState::open(uint64_t clientid, std::string_view owner, uint64_t ino
 nfsstat4 OpenState::open_downgrade(const Stateid4& sid, uint64_t ino, uint32_t access,
                                    uint32_t deny, Stateid4* out) {
   std::lock_guard<std::mutex> lk(mu_);
-  nfsstat4 err = NFS4_OK;
-  State* st = find_locked(sid, &err);
-  if (!st) return err;
-  if (st->is_lock || st->ino != ino) return NFS4ERR_BAD_STATEID;
-  if (nfsstat4 e = check_seq_locked(*st, sid); e != NFS4_OK) return e;
+  State* st = nullptr;
+  if (nfsstat4 e = lookup_locked(sid, ino, Kind::kOpen, &st); e != NFS4_OK) return e;
   // RFC 8881 18.18.3: the new modes must be subsets of the current ones.
   if ((access & ~st->access) || (deny & ~st->deny) || access == 0) return NFS4ERR_INVAL;
   st->access = access;
@@ -120,11 +128,8 @@ nfsstat4 OpenState::open_downgrade(const Stateid4& sid, uint64_t ino, uint32_t a
 
 nfsstat4 OpenState::close(const Stateid4& sid, uint64_t ino, Stateid4* out) {
   std::lock_guard<std::mutex> lk(mu_);
-  nfsstat4 err = NFS4_OK;
-  State* st = find_locked(sid, &err);
-  if (!st) return err;
-  if (st->is_lock || st->ino != ino) return NFS4ERR_BAD_STATEID;
-  if (nfsstat4 e = check_seq_locked(*st, sid); e != NFS4_OK) return e;
+  State* st = nullptr;
+  if (nfsstat4 e = lookup_locked(sid, ino, Kind::kOpen, &st); e != NFS4_OK) return e;
   // Locks taken under this open by its client's lock owners must be gone.
   FileState& fs = files_[ino];
   for (const Lock& l : fs.locks)
@@ -156,11 +161,8 @@ nfsstat4 OpenState::check_io(const Stateid4& sid, uint64_t ino, bool write) {
     }
     return NFS4_OK;
   }
-  nfsstat4 err = NFS4_OK;
-  State* st = find_locked(sid, &err);
-  if (!st) return err;
-  if (st->ino != ino) return NFS4ERR_BAD_STATEID;
-  if (nfsstat4 e = check_seq_locked(*st, sid); e != NFS4_OK) return e;
+  State* st = nullptr;
+  if (nfsstat4 e = lookup_locked(sid, ino, Kind::kAny, &st); e != NFS4_OK) return e;
   const State* open = st;
   if (st->is_lock) {
     auto it = states_.find(st->open_other);
@@ -243,11 +245,8 @@ nfsstat4 OpenState::lock_new_owner(const Stateid4& open_sid, uint64_t ino,
                                    std::string_view lock_owner, uint32_t type, uint64_t offset,
                                    uint64_t length, Stateid4* out, LockDenied* denied) {
   std::lock_guard<std::mutex> lk(mu_);
-  nfsstat4 err = NFS4_OK;
-  State* open = find_locked(open_sid, &err);
-  if (!open) return err;
-  if (open->is_lock || open->ino != ino) return NFS4ERR_BAD_STATEID;
-  if (nfsstat4 e = check_seq_locked(*open, open_sid); e != NFS4_OK) return e;
+  State* open = nullptr;
+  if (nfsstat4 e = lookup_locked(open_sid, ino, Kind::kOpen, &open); e != NFS4_OK) return e;
   OwnerKey key{open->owner.clientid, std::string(lock_owner)};
   // The lock owner may already have a lock stateid for this file (RFC 8881
   // 18.10.3 allows reusing it).
@@ -272,11 +271,8 @@ nfsstat4 OpenState::lock_existing(const Stateid4& lock_sid, uint64_t ino, uint32
                                   uint64_t offset, uint64_t length, Stateid4* out,
                                   LockDenied* denied) {
   std::lock_guard<std::mutex> lk(mu_);
-  nfsstat4 err = NFS4_OK;
-  State* ls = find_locked(lock_sid, &err);
-  if (!ls) return err;
-  if (!ls->is_lock || ls->ino != ino) return NFS4ERR_BAD_STATEID;
-  if (nfsstat4 e = check_seq_locked(*ls, lock_sid); e != NFS4_OK) return e;
+  State* ls = nullptr;
+  if (nfsstat4 e = lookup_locked(lock_sid, ino, Kind::kLock, &ls); e != NFS4_OK) return e;
   return lock_locked(*ls, type, offset, length, out, denied);
 }
 
@@ -298,11 +294,8 @@ nfsstat4 OpenState::locku(const Stateid4& lock_sid, uint64_t ino, uint64_t offse
   uint64_t first, last;
   if (!lock_range(offset, length, &first, &last)) return NFS4ERR_INVAL;
   std::lock_guard<std::mutex> lk(mu_);
-  nfsstat4 err = NFS4_OK;
-  State* ls = find_locked(lock_sid, &err);
-  if (!ls) return err;
-  if (!ls->is_lock || ls->ino != ino) return NFS4ERR_BAD_STATEID;
-  if (nfsstat4 e = check_seq_locked(*ls, lock_sid); e != NFS4_OK) return e;
+  State* ls = nullptr;
+  if (nfsstat4 e = lookup_locked(lock_sid, ino, Kind::kLock, &ls); e != NFS4_OK) return e;
   unlock_range_locked(files_[ino], ls->owner, first, last);
   ls->seqid++;
   *out = {ls->seqid, ls->other};
@@ -405,11 +398,8 @@ bool OpenState::open_confirmed(uint64_t clientid, std::string_view owner) {
 
 nfsstat4 OpenState::open_confirm(const Stateid4& sid, uint64_t ino, Stateid4* out) {
   std::lock_guard<std::mutex> lk(mu_);
-  nfsstat4 err = NFS4_OK;
-  State* st = find_locked(sid, &err);
-  if (!st) return err;
-  if (st->is_lock || st->ino != ino) return NFS4ERR_BAD_STATEID;
-  if (nfsstat4 e = check_seq_locked(*st, sid); e != NFS4_OK) return e;
+  State* st = nullptr;
+  if (nfsstat4 e = lookup_locked(sid, ino, Kind::kOpen, &st); e != NFS4_OK) return e;
   seqs_[{st->owner, false}].confirmed = true;
   st->seqid++;
   *out = {st->seqid, st->other};

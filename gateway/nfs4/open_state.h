@@ -119,6 +119,9 @@ class OpenState {
   Other new_other_locked();
   State* find_locked(const Stateid4& sid, nfsstat4* err);
   nfsstat4 check_seq_locked(const State& st, const Stateid4& sid);
+  enum class Kind { kOpen, kLock, kAny };
+  // find + "is this kind, on this file" + seqid check: the common prologue.
+  nfsstat4 lookup_locked(const Stateid4& sid, uint64_t ino, Kind kind, State** out);
   bool conflict_locked(const FileState& fs, const OwnerKey& owner, bool write, uint64_t first,
                        uint64_t last, LockDenied* denied);
   void unlock_range_locked(FileState& fs, const OwnerKey& owner, uint64_t first, uint64_t last);
