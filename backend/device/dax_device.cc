@@ -49,8 +49,7 @@ Status DaxDevice::flush_range(uint64_t off, uint64_t len) {
   return Status::ok();
 }
 
-Result<std::unique_ptr<DaxDevice>> open_dax_device(const std::string& path,
-                                                   uint64_t create_size) {
+Result<std::unique_ptr<DaxDevice>> open_dax_device(const std::string& path, uint64_t create_size) {
   using R = Result<std::unique_ptr<DaxDevice>>;
   struct stat st {};
   bool exists = ::stat(path.c_str(), &st) == 0;
@@ -63,8 +62,8 @@ Result<std::unique_ptr<DaxDevice>> open_dax_device(const std::string& path,
     base = pmem_map_file(path.c_str(), 0, 0, 0, &mapped_len, &is_pmem);
   } else {
     base = pmem_map_file(path.c_str(), create_size,
-                         PMEM_FILE_CREATE | PMEM_FILE_EXCL | PMEM_FILE_SPARSE, 0600,
-                         &mapped_len, &is_pmem);
+                         PMEM_FILE_CREATE | PMEM_FILE_EXCL | PMEM_FILE_SPARSE, 0600, &mapped_len,
+                         &is_pmem);
   }
   if (base == nullptr) return R::error(errno ? errno : EIO);
   return std::make_unique<DaxDevice>(static_cast<uint8_t*>(base), mapped_len, is_pmem != 0);

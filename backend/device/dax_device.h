@@ -41,7 +41,6 @@ class DaxDevice final : public Device {
 
 // Maps `path` whole. A file that does not exist is created sparse with
 // create_size bytes (create_size 0: ENOENT instead).
-Result<std::unique_ptr<DaxDevice>> open_dax_device(const std::string& path,
-                                                   uint64_t create_size);
+Result<std::unique_ptr<DaxDevice>> open_dax_device(const std::string& path, uint64_t create_size);
 
 }  // namespace pnfsgw::backend::device

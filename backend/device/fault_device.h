@@ -38,7 +38,7 @@ class FaultDevice final : public Device {
   void clear_fail();
 
   uint64_t writes() const;
-  uint64_t flushes() const;    // flush() and flush_range() calls
+  uint64_t flushes() const;     // flush() and flush_range() calls
   size_t dirty_blocks() const;  // unflushed blocks in the overlay
 
  private:
@@ -48,8 +48,8 @@ class FaultDevice final : public Device {
   };
   using Block = std::vector<uint8_t>;
   bool failing(uint64_t off, uint64_t len, bool is_write) const;  // needs mu_
-  Block& dirty_block(uint64_t index);                              // needs mu_
-  void persist_block(uint64_t index, const Block& b);              // needs mu_
+  Block& dirty_block(uint64_t index);                             // needs mu_
+  void persist_block(uint64_t index, const Block& b);             // needs mu_
 
   mutable std::mutex mu_;
   MemDevice durable_;                  // what survives a crash

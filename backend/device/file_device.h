@@ -29,7 +29,6 @@ class FileDevice final : public Device {
 // Opens `path` read-write. A regular file that does not exist is created
 // sparse with create_size bytes (create_size 0: ENOENT instead). The size of
 // a block device comes from BLKGETSIZE64, of a regular file from its length.
-Result<std::unique_ptr<FileDevice>> open_file_device(const std::string& path,
-                                                     uint64_t create_size);
+Result<std::unique_ptr<FileDevice>> open_file_device(const std::string& path, uint64_t create_size);
 
 }  // namespace pnfsgw::backend::device

@@ -93,8 +93,7 @@ Result<Superblock> read_superblock(Device& dev) {
   Result<Superblock> sb = decode_superblock(block);
   if (!sb) return sb;
   if (sb->block_size != dev.block_size()) {
-    PLOG_ERROR("device: superblock block size %u, device has %u", sb->block_size,
-               dev.block_size());
+    PLOG_ERROR("device: superblock block size %u, device has %u", sb->block_size, dev.block_size());
     return Result<Superblock>::error(EINVAL);
   }
   if (sb->device_size != dev.size()) {

@@ -21,8 +21,7 @@ namespace pnfsgw::backend::device {
 
 inline constexpr uint32_t kSuperblockSize = 4096;
 inline constexpr uint32_t kSuperblockVersion = 1;
-inline constexpr std::array<uint8_t, 8> kSuperblockMagic = {'P', 'N', 'F', 'S',
-                                                            'G', 'W', 'S', 'B'};
+inline constexpr std::array<uint8_t, 8> kSuperblockMagic = {'P', 'N', 'F', 'S', 'G', 'W', 'S', 'B'};
 inline constexpr uint32_t kMagicOffset = 0;
 inline constexpr uint32_t kVersionOffset = 8;
 inline constexpr uint32_t kBlockSizeOffset = 12;

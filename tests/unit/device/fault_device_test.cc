@@ -1,9 +1,9 @@
 // FaultDevice: what survives crash(), torn writes, injected EIO, counters.
+#include "backend/device/fault_device.h"
+
 #include <gtest/gtest.h>
 
 #include <vector>
-
-#include "backend/device/fault_device.h"
 
 namespace pnfsgw::backend::device {
 namespace {
@@ -69,7 +69,7 @@ uint64_t survivors_after_torn_crash(uint64_t seed) {
 TEST(FaultDevice, TornCrashKeepsASubsetOfBlocksDeterminedBySeed) {
   uint64_t a = survivors_after_torn_crash(42);
   EXPECT_EQ(a, survivors_after_torn_crash(42));
-  EXPECT_NE(a, 0u);               // some survive ...
+  EXPECT_NE(a, 0u);                // some survive ...
   EXPECT_NE(a, (1ull << 32) - 1);  // ... but not all
   EXPECT_NE(a, survivors_after_torn_crash(43));
 }
