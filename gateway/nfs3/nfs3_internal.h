@@ -44,7 +44,14 @@ using ProcHandler = bool (*)(Nfs3Ctx&, xdr::XdrDecoder&, xdr::XdrEncoder&);
 struct ProcDesc {
   const char* name = nullptr;
   ProcHandler fn = nullptr;
+  // Not idempotent: the reply goes through the duplicate request cache, so
+  // a retransmit gets it again instead of running the procedure twice.
+  bool cache_reply = false;
 };
+// Set on the procedures whose second run answers differently or undoes
+// another client's work (as knfsd classes them): SETATTR, WRITE, CREATE,
+// MKDIR, SYMLINK, MKNOD, REMOVE, RMDIR, RENAME, LINK.
+constexpr bool kCacheReply = true;
 
 // Procedure tables, one per file, merged by nfs3_program.cc.
 void register_attr_procs(ProcDesc* table);     // GETATTR SETATTR LOOKUP ACCESS READLINK

@@ -38,6 +38,7 @@ std::array<uint8_t, 8> random_verifier() {
 
 Nfs3Server::Nfs3Server(Nfs3Options opts, backend::Filesystem* fs, const nfs4::FhCodec* fhc) {
   if (opts.write_verifier == std::array<uint8_t, 8>{}) opts.write_verifier = random_verifier();
+  drc_ = std::make_unique<rpc::DuplicateRequestCache>(opts.drc);
   core_ = std::make_unique<Nfs3Core>(opts, fs, fhc);
 }
 
@@ -53,8 +54,11 @@ rpc::Disposition Nfs3Server::handle(const rpc::CallContext& call, xdr::XdrDecode
   const ProcDesc& d = table().procs[proc];
   Nfs3Ctx ctx{*core_, call, gw::caller_of(call.hdr)};
   PLOG_DEBUG("nfs3: xid %08x %s uid %u", call.hdr.xid, d.name, ctx.caller.uid);
-  *stat = d.fn(ctx, args, out) ? rpc::SUCCESS : rpc::GARBAGE_ARGS;
-  return rpc::Disposition::kReply;
+  auto run = [&] {
+    *stat = d.fn(ctx, args, out) ? rpc::SUCCESS : rpc::GARBAGE_ARGS;
+    return rpc::Disposition::kReply;
+  };
+  return d.cache_reply ? drc_->serve(call, args, out, stat, run) : run();
 }
 
 }  // namespace pnfsgw::nfs3

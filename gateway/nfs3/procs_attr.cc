@@ -165,7 +165,7 @@ bool proc_readlink(Nfs3Ctx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
 
 void register_attr_procs(ProcDesc* t) {
   t[NFSPROC3_GETATTR] = {"GETATTR", proc_getattr};
-  t[NFSPROC3_SETATTR] = {"SETATTR", proc_setattr};
+  t[NFSPROC3_SETATTR] = {"SETATTR", proc_setattr, kCacheReply};
   t[NFSPROC3_LOOKUP] = {"LOOKUP", proc_lookup};
   t[NFSPROC3_ACCESS] = {"ACCESS", proc_access};
   t[NFSPROC3_READLINK] = {"READLINK", proc_readlink};

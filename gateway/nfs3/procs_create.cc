@@ -230,10 +230,10 @@ bool proc_mknod(Nfs3Ctx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
 }  // namespace
 
 void register_create_procs(ProcDesc* t) {
-  t[NFSPROC3_CREATE] = {"CREATE", proc_create};
-  t[NFSPROC3_MKDIR] = {"MKDIR", proc_mkdir};
-  t[NFSPROC3_SYMLINK] = {"SYMLINK", proc_symlink};
-  t[NFSPROC3_MKNOD] = {"MKNOD", proc_mknod};
+  t[NFSPROC3_CREATE] = {"CREATE", proc_create, kCacheReply};
+  t[NFSPROC3_MKDIR] = {"MKDIR", proc_mkdir, kCacheReply};
+  t[NFSPROC3_SYMLINK] = {"SYMLINK", proc_symlink, kCacheReply};
+  t[NFSPROC3_MKNOD] = {"MKNOD", proc_mknod, kCacheReply};
 }
 
 }  // namespace pnfsgw::nfs3

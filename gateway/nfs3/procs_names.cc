@@ -133,10 +133,10 @@ bool proc_link(Nfs3Ctx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
 }  // namespace
 
 void register_names_procs(ProcDesc* t) {
-  t[NFSPROC3_REMOVE] = {"REMOVE", proc_remove};
-  t[NFSPROC3_RMDIR] = {"RMDIR", proc_rmdir};
-  t[NFSPROC3_RENAME] = {"RENAME", proc_rename};
-  t[NFSPROC3_LINK] = {"LINK", proc_link};
+  t[NFSPROC3_REMOVE] = {"REMOVE", proc_remove, kCacheReply};
+  t[NFSPROC3_RMDIR] = {"RMDIR", proc_rmdir, kCacheReply};
+  t[NFSPROC3_RENAME] = {"RENAME", proc_rename, kCacheReply};
+  t[NFSPROC3_LINK] = {"LINK", proc_link, kCacheReply};
 }
 
 }  // namespace pnfsgw::nfs3

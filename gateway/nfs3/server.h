@@ -1,13 +1,15 @@
 // The NFSv3 program (100003 v3, RFC 1813): all 22 procedures over one
 // export, on the same Filesystem and with the same filehandles as the
 // NFSv4 program, so v3 and v4 clients see the same files. Stateless apart
-// from the write verifier; handle() is safe from any thread.
+// from the write verifier and the duplicate request cache; handle() is safe
+// from any thread.
 #pragma once
 #include <array>
 #include <cstdint>
 #include <memory>
 
 #include "backend/fs.h"
+#include "gateway/rpc/drc.h"
 #include "gateway/rpc/rpc.h"
 
 namespace pnfsgw::nfs4 {
@@ -25,6 +27,8 @@ struct Nfs3Options {
   // WRITE/COMMIT verifier, shared with NFSv4 on the same export; it must
   // change at every start (RFC 1813 3.3.7). All zero: a random one.
   std::array<uint8_t, 8> write_verifier{};
+  // Replies of the non-idempotent procedures, replayed to retransmits.
+  rpc::DuplicateRequestCache::Options drc;
 };
 
 class Nfs3Server : public rpc::RpcProgram {
@@ -41,6 +45,7 @@ class Nfs3Server : public rpc::RpcProgram {
 
  private:
   std::unique_ptr<Nfs3Core> core_;
+  std::unique_ptr<rpc::DuplicateRequestCache> drc_;
 };
 
 }  // namespace pnfsgw::nfs3

@@ -154,8 +154,11 @@ class Nfs3ProcTest : public backend::testing::HostDirFsTest {
     return *fh;
   }
 
+  // Every call has a new xid, as a client's would: the duplicate request
+  // cache replays the reply of an earlier call with the same xid and args.
   Reply call(uint32_t proc, const xdr::XdrEncoder& args, Caller who = {}) {
     rpc::CallContext ctx;
+    ctx.hdr.xid = next_xid_++;
     ctx.hdr.prog = NFS_PROGRAM;
     ctx.hdr.vers = NFS_V3;
     ctx.hdr.proc = proc;
@@ -206,6 +209,7 @@ class Nfs3ProcTest : public backend::testing::HostDirFsTest {
   std::unique_ptr<nfs4::FhCodec> fhc_;
   std::unique_ptr<Nfs3Server> server_;
   Fh root_fh_;
+  uint32_t next_xid_ = 1;
 };
 
 }  // namespace pnfsgw::nfs3::testing
