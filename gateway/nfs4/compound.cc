@@ -156,6 +156,17 @@ rpc::Disposition Nfs4Server::handle(const rpc::CallContext& call, xdr::XdrDecode
     *stat = rpc::PROC_UNAVAIL;
     return rpc::Disposition::kReply;
   }
+  xdr::XdrDecoder peek = dec;
+  peek.string(NFS4_OPAQUE_LIMIT);
+  if (peek.u32() == 0 && peek.ok()) {
+    return core_->drc.serve(call, dec, out, stat,
+                            [&] { return handle_compound(call, dec, out, stat); });
+  }
+  return handle_compound(call, dec, out, stat);
+}
+
+rpc::Disposition Nfs4Server::handle_compound(const rpc::CallContext& call, xdr::XdrDecoder& dec,
+                                             xdr::XdrEncoder& out, rpc::AcceptStat* stat) {
   CompoundCtx ctx{*core_, call};
   ctx.caller = gw::caller_of(call.hdr);
   std::string_view tag = dec.string(NFS4_OPAQUE_LIMIT);

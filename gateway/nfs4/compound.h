@@ -18,6 +18,7 @@
 #include "gateway/nfs4/nfs4_const.h"
 #include "gateway/nfs4/open_state.h"
 #include "gateway/nfs4/server.h"
+#include "gateway/rpc/drc.h"
 #include "gateway/rpc/rpc.h"
 #include "gateway/xdr/xdr.h"
 
@@ -31,6 +32,9 @@ struct Nfs4Core {
   ClientTable clients;
   OpenState state;
   GraceManager grace;
+  // NFSv4.0 has no sessions: retransmitted COMPOUNDs are answered from this
+  // cache (4.1+ use the session's slot table instead).
+  rpc::DuplicateRequestCache drc{rpc::DuplicateRequestCache::Options{}};
   Verifier write_verifier{};  // changes every start (RFC 8881 18.32.3)
   std::vector<uint8_t> root_fh;
   uint64_t root_ino = 0;

@@ -50,6 +50,8 @@ class Nfs4Server : public rpc::RpcProgram {
   void tick();
 
  private:
+  rpc::Disposition handle_compound(const rpc::CallContext& ctx, xdr::XdrDecoder& args,
+                                   xdr::XdrEncoder& out, rpc::AcceptStat* stat);
   std::unique_ptr<Nfs4Core> core_;
 };
 
