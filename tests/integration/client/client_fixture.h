@@ -7,9 +7,12 @@
 #include <string>
 
 #include "client/nfs4_client.h"
-#include "tests/integration/client/server_process.h"
+#include "tests/support/server_process.h"
 
 namespace pnfsgw::client::test {
+
+using pnfsgw::test::ServerProcess;
+using pnfsgw::test::TempDir;
 
 inline std::string err_name(int err) {
   return std::string(status_name(err)) + " (" + std::to_string(err) + ")";
@@ -92,9 +95,9 @@ class ClientTest : public ::testing::Test {
     return r ? std::string(r->data.begin(), r->data.end()) : std::string();
   }
 
-  TempDir tmp_;
+  TempDir tmp_{"pnfsgw-client"};
   std::string data_dir_;
-  ServerProcess server_;
+  ServerProcess server_{PNFSGW_BINARY};
   std::unique_ptr<Nfs4Client> client_;
   Fh root_;
 };

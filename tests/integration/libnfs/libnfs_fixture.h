@@ -8,13 +8,21 @@
 #include <memory>
 #include <string>
 
-#include "tests/integration/libnfs/pnfsgw_server.h"
+#include "tests/support/host_tools.h"
+#include "tests/support/pnfsgw_server.h"
 
 extern "C" {
 #include <nfsc/libnfs.h>
 }
 
 namespace pnfsgw::libnfs_test {
+
+using test::CommandResult;
+using test::PnfsgwServer;
+using test::random_bytes;
+using test::read_host_file;
+using test::run_command;
+using test::write_host_file;
 
 // Compares two byte strings without dumping megabytes into the test log.
 inline ::testing::AssertionResult SameBytes(const std::string& got, const std::string& want) {

@@ -36,7 +36,7 @@ TEST_F(Nfs3CrossVersionTest, FilesWrittenOverV3ReadOverV41AndTheReverse) {
   ASSERT_TRUE(root);
 
   // NFSv3 -> NFSv4.1.
-  const std::string v3data = libnfs_test::random_bytes((3u << 20) + 11, 31);
+  const std::string v3data = test::random_bytes((3u << 20) + 11, 31);
   write_host_file(scratch("v3src"), v3data);
   CommandResult cp = run_command({"nfs-cp", scratch("v3src"), root_file_url("from-v3")});
   ASSERT_EQ(cp.status, 0) << cp.errors;
@@ -45,7 +45,7 @@ TEST_F(Nfs3CrossVersionTest, FilesWrittenOverV3ReadOverV41AndTheReverse) {
   EXPECT_TRUE(v4_read_all(v4, *f) == v3data);
 
   // NFSv4.1 -> NFSv3.
-  const std::string v4data = libnfs_test::random_bytes((2u << 20) + 5, 32);
+  const std::string v4data = test::random_bytes((2u << 20) + 5, 32);
   OpenOptions oo;
   oo.create = true;
   oo.attrs.mode = 0644;

@@ -1,5 +1,5 @@
-// Fixture for the NFSv3 integration tests: a fresh pnfsgw per test (the
-// libnfs tests' PnfsgwServer helper), libnfs URLs and contexts for NFSv3
+// Fixture for the NFSv3 integration tests: a fresh pnfsgw per test
+// (tests/support PnfsgwServer), libnfs URLs and contexts for NFSv3
 // with MOUNT on the NFS port, and file helpers (seeded data, SHA-256).
 #pragma once
 #include <fcntl.h>
@@ -13,7 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "tests/integration/libnfs/pnfsgw_server.h"
+#include "tests/support/host_tools.h"
+#include "tests/support/pnfsgw_server.h"
 
 extern "C" {
 #include <nfsc/libnfs.h>
@@ -21,11 +22,11 @@ extern "C" {
 
 namespace pnfsgw::nfs3_test {
 
-using libnfs_test::CommandResult;
-using libnfs_test::PnfsgwServer;
-using libnfs_test::read_host_file;
-using libnfs_test::run_command;
-using libnfs_test::write_host_file;
+using test::CommandResult;
+using test::PnfsgwServer;
+using test::read_host_file;
+using test::run_command;
+using test::write_host_file;
 
 // Writes n bytes of a seeded pseudo-random stream to path; false on error.
 inline bool write_seeded_file(const std::string& path, uint64_t n, uint64_t seed) {

@@ -45,7 +45,7 @@ TEST_F(Nfs3ToolsTest, NfsCpCopies300MiBInAndOutByteExact) {
 
 TEST_F(Nfs3ToolsTest, NfsCpIntoASubdirectoryAndNfsCatBack) {
   fs::create_directory(host("/dir"));
-  const std::string data = libnfs_test::random_bytes((5u << 20) + 3, 7);
+  const std::string data = test::random_bytes((5u << 20) + 3, 7);
   write_host_file(scratch("src"), data);
   CommandResult cp = run_command({"nfs-cp", scratch("src"), url("/dir/file")});
   ASSERT_EQ(cp.status, 0) << cp.errors;

@@ -4,7 +4,7 @@
 
 #include "gateway/nfs4/nfs4_const.h"
 #include "gateway/rpc/record.h"
-#include "tests/integration/libnfs/pnfsgw_server.h"
+#include "tests/support/pnfsgw_server.h"
 #include "tests/unit/rpc/test_client.h"
 
 namespace pnfsgw {
@@ -40,7 +40,7 @@ uint32_t compound_status(const std::vector<uint8_t>& rec) {
 }
 
 TEST(Retransmit, SameXidFromANewConnectionGetsTheOriginalReply) {
-  libnfs_test::PnfsgwServer server(PNFSGW_BINARY);
+  test::PnfsgwServer server(PNFSGW_BINARY);
   std::string err;
   ASSERT_TRUE(server.start(&err)) << err;
   std::vector<uint8_t> first, second, third;

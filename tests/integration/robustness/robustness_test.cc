@@ -7,7 +7,7 @@
 
 #include "client/nfs4_client.h"
 #include "gateway/nfs4/nfs4_const.h"
-#include "tests/integration/libnfs/pnfsgw_server.h"
+#include "tests/support/pnfsgw_server.h"
 #include "tests/unit/rpc/test_client.h"
 
 namespace pnfsgw {
@@ -57,7 +57,7 @@ class Robustness : public ::testing::Test {
     EXPECT_TRUE(c.wait_for_close(3s)) << "server neither answered nor closed";
   }
 
-  libnfs_test::PnfsgwServer server_{PNFSGW_BINARY};
+  test::PnfsgwServer server_{PNFSGW_BINARY};
   client::Nfs4Client good_;
   client::Fh root_;
 };
