@@ -1,0 +1,160 @@
+// KvStore: a thin, safe wrapper over LMDB, the transactional KV that holds the
+// extent store's metadata (docs/store.md "KV layer"). lmdb.h stays out of this
+// header: LMDB handles appear only as opaque pointers.
+//
+// Contract:
+//  - Ownership: KvStore owns the LMDB environment (a directory holding
+//    data.mdb and lock.mdb). Every ReadTxn/WriteTxn must be finished
+//    (destroyed, committed) before its KvStore is destroyed. A directory may
+//    be open at most once per process (LMDB's rule; open() returns EBUSY).
+//  - Durability: WriteTxn::commit() returning ok means the transaction is on
+//    stable storage (LMDB syncs on commit; MDB_NOSYNC/NOMETASYNC are never
+//    set). A crash leaves the last committed transaction, never a partial one.
+//  - Atomicity: a WriteTxn that is destroyed without a successful commit()
+//    is aborted; none of its writes become visible. After any failed
+//    put/del the transaction is poisoned: later calls return that error and
+//    commit() aborts and returns it.
+//  - Isolation: a ReadTxn sees the snapshot as of begin_read(), unaffected by
+//    later commits. A WriteTxn sees its own writes.
+//  - Thread-safety: KvStore methods are safe from any thread. One WriteTxn at
+//    a time per store: begin_write() blocks while another is live (LMDB
+//    serializes writers), so a thread must not begin a second one while it
+//    holds one. A WriteTxn is used, committed and destroyed on the thread that
+//    began it (it holds LMDB's writer mutex; never keep one across a co_await
+//    that may resume elsewhere). ReadTxns may be begun on any thread and
+//    handed between threads (MDB_NOTLS), but one thread uses one at a time.
+//    Keep read transactions short: a live reader pins old pages.
+//  - Errors are positive errno values: ENOENT (key absent), ENOSPC (map
+//    full), EINVAL (key empty or longer than max_key_size(), unknown db),
+//    EBUSY (directory already open), EIO (corruption, panic, anything else;
+//    logged with LMDB's message).
+//  - Keys compare as unsigned bytes (memcmp, shorter first on a tie), so keys
+//    built with KeyBuilder sort by their big-endian integers.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+struct MDB_env;
+struct MDB_txn;
+
+namespace pnfsgw::backend::kv {
+
+// A named sub-database, from KvStore::open_db(). Valid for the store's life.
+struct Db {
+  unsigned dbi = 0;
+};
+
+// Called per record in key order; return false to stop. The views are valid
+// only during the call (they point into the map).
+using RecordFn = std::function<bool(std::string_view key, std::string_view value)>;
+
+// Reads shared by both transaction kinds.
+class Txn {
+ public:
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+
+  // The value stored under key; ENOENT if absent.
+  Result<std::string> get(Db db, std::string_view key) const;
+  // Calls fn for each record with begin_key <= key < end_key, in key order.
+  // An empty end_key means "to the end of the db".
+  Status for_each(Db db, std::string_view begin_key, std::string_view end_key,
+                  const RecordFn& fn) const;
+
+ protected:
+  explicit Txn(MDB_txn* txn) : txn_(txn) {}
+  ~Txn() = default;
+  MDB_txn* txn_;      // null once finished
+  int poisoned_ = 0;  // first errno of a failed write; 0 = healthy
+};
+
+// A snapshot for reading; released on destruction.
+class ReadTxn : public Txn {
+ public:
+  ~ReadTxn();
+
+ private:
+  friend class KvStore;
+  explicit ReadTxn(MDB_txn* txn) : Txn(txn) {}
+};
+
+// The single writer. Aborted on destruction unless commit() succeeded.
+class WriteTxn : public Txn {
+ public:
+  ~WriteTxn();
+
+  // Inserts or replaces. EINVAL for an empty or too long key.
+  Status put(Db db, std::string_view key, std::string_view value);
+  // Removes key; ENOENT if it was absent (the transaction stays usable).
+  Status del(Db db, std::string_view key);
+  // Durable when ok. The transaction is finished either way.
+  Status commit();
+
+ private:
+  friend class KvStore;
+  explicit WriteTxn(MDB_txn* txn) : Txn(txn) {}
+  Status fail(int mdb_rc, const char* what);
+};
+
+class KvStore {
+ public:
+  // Opens (creating if missing) the environment in directory dir. map_size:
+  // the most bytes the data file may grow to (ENOSPC beyond); max_dbs: how
+  // many named sub-databases may exist.
+  static Result<std::unique_ptr<KvStore>> open(const std::string& dir, uint64_t map_size,
+                                               unsigned max_dbs);
+  ~KvStore();
+  KvStore(const KvStore&) = delete;
+  KvStore& operator=(const KvStore&) = delete;
+
+  // The named sub-database, created (in its own committed transaction) if
+  // missing. Call while this thread holds no WriteTxn (it would deadlock).
+  Result<Db> open_db(const std::string& name);
+
+  Result<std::unique_ptr<ReadTxn>> begin_read();
+  Result<std::unique_ptr<WriteTxn>> begin_write();
+
+  // Longest key put() accepts (LMDB's compile-time limit, 511 on Debian).
+  size_t max_key_size() const;
+
+ private:
+  KvStore(MDB_env* env, std::string dir) : env_(env), dir_(std::move(dir)) {}
+  MDB_env* env_;
+  std::string dir_;  // canonical path, for the once-per-process registry
+};
+
+// Builds keys from big-endian integers and raw bytes, so that memcmp order is
+// numeric order field by field: (ino, lblk) as u64,u64 sorts by ino, then by
+// lblk. Variable-length bytes sort correctly only as the last field.
+class KeyBuilder {
+ public:
+  KeyBuilder& u32(uint32_t v);
+  KeyBuilder& u64(uint64_t v);
+  KeyBuilder& bytes(std::string_view b);
+  const std::string& str() const& { return key_; }
+  std::string str() && { return std::move(key_); }
+
+ private:
+  std::string key_;
+};
+
+// Reads fields back out of a key in the order KeyBuilder wrote them. Each
+// call returns false (and leaves the output alone) if too few bytes remain.
+class KeyReader {
+ public:
+  explicit KeyReader(std::string_view key) : rest_(key) {}
+  bool u32(uint32_t* v);
+  bool u64(uint64_t* v);
+  std::string_view rest() const { return rest_; }
+
+ private:
+  std::string_view rest_;
+};
+
+}  // namespace pnfsgw::backend::kv
