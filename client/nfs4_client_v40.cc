@@ -40,23 +40,9 @@ Status Nfs4Client::renew() {
 
 uint32_t Nfs4Client::open_seqid_locked(const std::string& owner) { return open_seqids_[owner]; }
 
-// RFC 7530 9.1.7: the seqid advances after every op that used it, except
-// when the op failed with one of these errors.
 void Nfs4Client::after_seqid_op_locked(uint32_t* seqid, std::optional<uint32_t> status) {
-  if (!status) return;  // the op did not run (or its outcome is unknown)
-  switch (*status) {
-    case NFS4ERR_STALE_CLIENTID:
-    case NFS4ERR_STALE_STATEID:
-    case NFS4ERR_BAD_STATEID:
-    case NFS4ERR_BAD_SEQID:
-    case NFS4ERR_BADXDR:
-    case NFS4ERR_RESOURCE:
-    case NFS4ERR_NOFILEHANDLE:
-    case NFS4ERR_MOVED:
-      return;
-    default:
-      (*seqid)++;
-  }
+  // The op did not run (or its outcome is unknown): the seqid stays.
+  if (status && seqid_advances(*status)) (*seqid)++;
 }
 
 std::string Nfs4Client::owner_of_locked(const Stateid& s) const {

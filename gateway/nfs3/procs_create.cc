@@ -50,6 +50,23 @@ nfsstat3 apply_rest(Nfs3Ctx& ctx, backend::SetAttr sa, backend::Attr* obj) {
   return NFS3_OK;
 }
 
+// The common end of MKDIR, SYMLINK and MKNOD: the made object with the
+// rest of its attributes set (rest = nullptr: none), or the error; then
+// the directory's post-op attributes.
+nfsstat3 finish_made(Nfs3Ctx& ctx, const Result<backend::Attr>& made, const backend::SetAttr* rest,
+                     uint64_t dino, CreateRes* r) {
+  nfsstat3 st = NFS3_OK;
+  if (made) {
+    backend::Attr obj = *made;
+    if (rest) st = apply_rest(ctx, *rest, &obj);
+    r->obj = obj;
+  } else {
+    st = errno_status(made.err());
+  }
+  r->dir_wcc.after = attr_of(ctx, dino);
+  return st;
+}
+
 struct CreateArgs {
   DirOpArgs3 where;
   uint32_t mode = UNCHECKED;
@@ -139,14 +156,7 @@ bool proc_mkdir(Nfs3Ctx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
   if (st == NFS3_OK) {
     auto d = ctx.core.fs->mkdir(dino, where.name, sa.mode.value_or(0755),
                                 gw::owner_for(ctx.caller, dir));
-    if (d) {
-      backend::Attr obj = *d;
-      st = apply_rest(ctx, sa, &obj);
-      r.obj = obj;
-    } else {
-      st = errno_status(d.err());
-    }
-    r.dir_wcc.after = attr_of(ctx, dino);
+    st = finish_made(ctx, d, &sa, dino, &r);
   }
   encode_create_res(ctx, enc, st, r);
   return true;
@@ -165,11 +175,7 @@ bool proc_symlink(Nfs3Ctx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
   nfsstat3 st = prepare(ctx, where, &dino, &dir, &r.dir_wcc);
   if (st == NFS3_OK) {
     auto l = ctx.core.fs->symlink(dino, where.name, target, gw::owner_for(ctx.caller, dir));
-    if (l)
-      r.obj = *l;
-    else
-      st = errno_status(l.err());
-    r.dir_wcc.after = attr_of(ctx, dino);
+    st = finish_made(ctx, l, nullptr, dino, &r);
   }
   encode_create_res(ctx, enc, st, r);
   return true;
@@ -214,14 +220,7 @@ bool proc_mknod(Nfs3Ctx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
   if (st == NFS3_OK) {
     auto n = ctx.core.fs->mknod(dino, where.name, ft, sa.mode.value_or(0644), major, minor,
                                 gw::owner_for(ctx.caller, dir));
-    if (n) {
-      backend::Attr obj = *n;
-      st = apply_rest(ctx, sa, &obj);
-      r.obj = obj;
-    } else {
-      st = errno_status(n.err());
-    }
-    r.dir_wcc.after = attr_of(ctx, dino);
+    st = finish_made(ctx, n, &sa, dino, &r);
   }
   encode_create_res(ctx, enc, st, r);
   return true;

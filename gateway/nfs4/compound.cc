@@ -189,7 +189,6 @@ rpc::Disposition Nfs4Server::handle_compound(const rpc::CallContext& call, xdr::
   }
   const OpTable& table = op_table();
   for (uint32_t i = 0; status == NFS4_OK && i < nops; i++) {
-    ctx.op_index = i;
     uint32_t op = dec.u32();
     if (!dec.ok()) {
       status = NFS4ERR_BADXDR;

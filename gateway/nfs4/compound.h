@@ -63,13 +63,11 @@ struct CompoundCtx {
   std::optional<Stateid4> cur_sid, saved_sid;
   std::shared_ptr<Session> session;  // set by SEQUENCE
   uint32_t slot = 0;
-  bool cachethis = false;
   uint64_t clientid = 0;  // the session's client (4.1)
   // Set by SEQUENCE for a retry: the cached COMPOUND4res to send as is.
   std::optional<std::vector<uint8_t>> replay;
   size_t reply_base = 0;  // offset of COMPOUND4res in the encoder
   size_t op_body = 0;     // offset of the current op's result body
-  size_t op_index = 0;
 };
 
 using OpHandler = nfsstat4 (*)(CompoundCtx&, xdr::XdrDecoder&, xdr::XdrEncoder&);

@@ -448,6 +448,22 @@ constexpr uint32_t SEQ4_STATUS_BACKCHANNEL_FAULT = 0x00000400;
 constexpr uint32_t SEQ4_STATUS_DEVID_CHANGED = 0x00000800;
 constexpr uint32_t SEQ4_STATUS_DEVID_DELETED = 0x00001000;
 
+// RFC 7530 9.1.7: an NFSv4.0 owner's seqid advances after every op that
+// used it, except when the op failed with one of these errors.
+inline bool seqid_advances(uint32_t status) {
+  switch (status) {
+    case NFS4ERR_STALE_CLIENTID:
+    case NFS4ERR_STALE_STATEID:
+    case NFS4ERR_BAD_STATEID:
+    case NFS4ERR_BAD_SEQID:
+    case NFS4ERR_BADXDR:
+    case NFS4ERR_RESOURCE:
+    case NFS4ERR_NOFILEHANDLE:
+    case NFS4ERR_MOVED: return false;
+    default: return true;
+  }
+}
+
 // SECINFO
 constexpr uint32_t RPCSEC_GSS = 6;
 enum secinfo_style4 : uint32_t { SECINFO_STYLE4_CURRENT_FH = 0, SECINFO_STYLE4_PARENT = 1 };

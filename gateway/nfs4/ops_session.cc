@@ -166,7 +166,7 @@ nfsstat4 op_sequence(CompoundCtx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& en
   uint32_t seqid = dec.u32();
   uint32_t slot = dec.u32();
   uint32_t highest = dec.u32();
-  bool cachethis = dec.boolean();
+  dec.boolean();  // sa_cachethis: we cache every reply up to 64 KiB anyway
   if (!dec.ok()) return NFS4ERR_BADXDR;
   SequenceResult r = ctx.core.clients.sequence(sid, seqid, slot, highest, ctx.call.conn);
   if (r.status != NFS4_OK) return r.status;
@@ -176,7 +176,6 @@ nfsstat4 op_sequence(CompoundCtx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& en
   }
   ctx.session = r.session;
   ctx.slot = slot;
-  ctx.cachethis = cachethis;
   ctx.clientid = r.session->clientid;
   enc.fixed_opaque(sid.data(), sid.size());
   enc.u32(seqid);

@@ -6,21 +6,6 @@
 
 namespace pnfsgw::nfs4 {
 
-// RFC 7530 9.1.7: these errors leave the owner's seqid where it was.
-inline bool seqid_advances(nfsstat4 st) {
-  switch (st) {
-    case NFS4ERR_STALE_CLIENTID:
-    case NFS4ERR_STALE_STATEID:
-    case NFS4ERR_BAD_STATEID:
-    case NFS4ERR_BAD_SEQID:
-    case NFS4ERR_BADXDR:
-    case NFS4ERR_RESOURCE:
-    case NFS4ERR_NOFILEHANDLE:
-    case NFS4ERR_MOVED: return false;
-    default: return true;
-  }
-}
-
 template <typename F>
 nfsstat4 with_owner_seqid(CompoundCtx& ctx, xdr::XdrEncoder& enc, uint64_t clientid,
                           const std::string& owner, bool lock_owner, uint32_t seqid, F body) {
