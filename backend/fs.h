@@ -107,6 +107,15 @@ enum class CreateMode : uint8_t {
 
 enum class SeekWhat : uint8_t { kData, kHole };
 
+// One mapped range of a file, for extent listing (FIEMAP-like).
+struct FileExtent {
+  uint64_t offset = 0;    // bytes into the file
+  uint64_t length = 0;    // bytes
+  uint64_t physical = 0;  // byte offset on the device
+  bool unwritten = false;  // allocated, reads as zeroes
+  bool shared = false;     // some block is also mapped elsewhere (reflink)
+};
+
 class Filesystem {
  public:
   virtual ~Filesystem() = default;
@@ -182,6 +191,25 @@ class Filesystem {
   virtual Result<uint64_t> seek(InodeId, uint64_t /*offset*/, SeekWhat) {
     return Result<uint64_t>::error(ENOTSUP);
   }
+  // Gives [offset, offset+length) private blocks (FALLOC_FL_UNSHARE_RANGE).
+  virtual Status unshare(InodeId, uint64_t /*offset*/, uint64_t /*length*/) {
+    return Status::error(ENOTSUP);
+  }
+  // Shares src's blocks into dst if both ranges hold the same bytes
+  // (FIDEDUPERANGE); EBADE, with nothing changed, if they differ. Returns the
+  // bytes deduplicated.
+  virtual Result<uint64_t> dedupe_range(InodeId /*src*/, uint64_t /*src_off*/, InodeId /*dst*/,
+                                        uint64_t /*dst_off*/, uint64_t /*length*/) {
+    return Result<uint64_t>::error(ENOTSUP);
+  }
+  // Mapped ranges overlapping [offset, offset+length), in file order.
+  virtual Result<std::vector<FileExtent>> list_extents(InodeId, uint64_t /*offset*/,
+                                                       uint64_t /*length*/) {
+    return Result<std::vector<FileExtent>>::error(ENOTSUP);
+  }
+  // True once the store has turned read-only (metadata media error); the
+  // gateway then answers NFS4ERR_ROFS / NFS3ERR_ROFS to changes.
+  virtual bool read_only() const { return false; }
 };
 
 }  // namespace pnfsgw::backend
