@@ -163,46 +163,73 @@ class Filesystem {
   virtual Status fsync(InodeId ino, bool data_only) = 0;
 
   // Space operations (NFSv4.2, fallocate modes). Layers that cannot do them
-  // keep these defaults.
+  // keep these defaults. Rules for all of them:
+  //  - Regular files only: EISDIR for a directory, EINVAL for other types.
+  //  - A range [offset, offset + length) must end at or before INT64_MAX
+  //    (the largest off_t), else EINVAL (this includes u64 wrap-around).
+  //  - length 0 is EINVAL for the fallocate modes (allocate ... unshare),
+  //    as fallocate(2) says; the others say what 0 means below.
+  //  - ENOTSUP when the layer (or the host filesystem under it) cannot.
+  //
+  // Reserves blocks for the range; if it runs past end of file the size
+  // becomes offset + length (RFC 7862 15.1.3; fallocate mode 0).
   virtual Status allocate(InodeId, uint64_t /*offset*/, uint64_t /*length*/) {
     return Status::error(ENOTSUP);
   }
+  // Frees the range's blocks; it reads as zeroes; the size never changes
+  // (RFC 7862 15.4 DEALLOCATE; PUNCH_HOLE|KEEP_SIZE).
   virtual Status punch_hole(InodeId, uint64_t /*offset*/, uint64_t /*length*/) {
     return Status::error(ENOTSUP);
   }
+  // The range reads as zeroes, blocks stay allocated; extends the size like
+  // allocate (FALLOC_FL_ZERO_RANGE without KEEP_SIZE).
   virtual Status zero_range(InodeId, uint64_t /*offset*/, uint64_t /*length*/) {
     return Status::error(ENOTSUP);
   }
+  // Removes the range and shifts the rest of the file down; the size
+  // shrinks by length. EINVAL if the range reaches end of file or breaks the
+  // layer's alignment (a block multiple on ext4/xfs).
   virtual Status collapse_range(InodeId, uint64_t /*offset*/, uint64_t /*length*/) {
     return Status::error(ENOTSUP);
   }
+  // Inserts a hole of length bytes at offset, shifting the rest up; the size
+  // grows by length. EINVAL if offset >= size or on misalignment; EFBIG if
+  // the file would grow past the layer's maximum.
   virtual Status insert_range(InodeId, uint64_t /*offset*/, uint64_t /*length*/) {
     return Status::error(ENOTSUP);
   }
+  // dst's range shares src's blocks (FICLONERANGE, RFC 7862 15.13 CLONE).
+  // length 0 clones from src_off to the end of src.
   virtual Status clone_range(InodeId /*src*/, uint64_t /*src_off*/, InodeId /*dst*/,
                              uint64_t /*dst_off*/, uint64_t /*length*/) {
     return Status::error(ENOTSUP);
   }
+  // Copies bytes (copy_file_range(2)); stops at end of src; returns the
+  // bytes copied, 0 for length 0 or src_off at/after end of src.
   virtual Result<uint64_t> copy_range(InodeId /*src*/, uint64_t /*src_off*/, InodeId /*dst*/,
                                       uint64_t /*dst_off*/, uint64_t /*length*/) {
     return Result<uint64_t>::error(ENOTSUP);
   }
-  // Offset of the next data/hole at or after offset; ENXIO past EOF.
+  // Offset of the next data/hole at or after offset; ENXIO at or past EOF
+  // (lseek SEEK_DATA/SEEK_HOLE; end of file counts as a hole).
   virtual Result<uint64_t> seek(InodeId, uint64_t /*offset*/, SeekWhat) {
     return Result<uint64_t>::error(ENOTSUP);
   }
-  // Gives [offset, offset+length) private blocks (FALLOC_FL_UNSHARE_RANGE).
+  // Gives [offset, offset+length) private blocks; the size never changes
+  // (FALLOC_FL_UNSHARE_RANGE|KEEP_SIZE).
   virtual Status unshare(InodeId, uint64_t /*offset*/, uint64_t /*length*/) {
     return Status::error(ENOTSUP);
   }
   // Shares src's blocks into dst if both ranges hold the same bytes
   // (FIDEDUPERANGE); EBADE, with nothing changed, if they differ. Returns the
-  // bytes deduplicated.
+  // bytes deduplicated; length 0 does nothing and returns 0.
   virtual Result<uint64_t> dedupe_range(InodeId /*src*/, uint64_t /*src_off*/, InodeId /*dst*/,
                                         uint64_t /*dst_off*/, uint64_t /*length*/) {
     return Result<uint64_t>::error(ENOTSUP);
   }
-  // Mapped ranges overlapping [offset, offset+length), in file order.
+  // Mapped ranges overlapping [offset, offset+length), in file order, whole
+  // (not cut to the range). Holes are absent. length 0 is EINVAL; a range
+  // running past INT64_MAX means "to the end" (FIEMAP).
   virtual Result<std::vector<FileExtent>> list_extents(InodeId, uint64_t /*offset*/,
                                                        uint64_t /*length*/) {
     return Result<std::vector<FileExtent>>::error(ENOTSUP);

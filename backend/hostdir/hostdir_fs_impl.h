@@ -1,7 +1,8 @@
 // HostDirFs: Filesystem over a directory of the host (see hostdir_fs.h).
 // Private to backend/hostdir; split over hostdir_fs.cc (identity, attributes,
-// lookup), hostdir_namespace.cc (create/remove/rename/readdir) and
-// hostdir_io.cc (data and space operations).
+// lookup), hostdir_namespace.cc (create/remove/rename/readdir),
+// hostdir_io.cc (read/write/fsync) and hostdir_space.cc (fallocate modes,
+// clone, dedupe, copy, seek, extents).
 //
 // Identity: InodeId is st_ino. Every inode the fs has seen (lookup, create,
 // readdir, resolve_handle...) has its kernel file handle in handles_; every
@@ -76,6 +77,11 @@ class HostDirFs final : public Filesystem {
   Result<uint64_t> copy_range(InodeId src, uint64_t src_off, InodeId dst, uint64_t dst_off,
                               uint64_t length) override;
   Result<uint64_t> seek(InodeId ino, uint64_t offset, SeekWhat what) override;
+  Status unshare(InodeId ino, uint64_t offset, uint64_t length) override;
+  Result<uint64_t> dedupe_range(InodeId src, uint64_t src_off, InodeId dst, uint64_t dst_off,
+                                uint64_t length) override;
+  Result<std::vector<FileExtent>> list_extents(InodeId ino, uint64_t offset,
+                                               uint64_t length) override;
 
  private:
   static constexpr size_t kOpenFileCapacity = 256;

@@ -1,8 +1,6 @@
-// HostDirFs: data and space operations, through the open-file cache.
+// HostDirFs: read, write and fsync, through the open-file cache. The space
+// operations are in hostdir_space.cc.
 #include <fcntl.h>
-#include <linux/falloc.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -119,90 +117,6 @@ Status HostDirFs::fsync(InodeId ino, bool data_only) {
   auto file = open_file(ino, /*for_write=*/false);
   if (!file) return file.status();
   return sync((*file)->fd.get());
-}
-
-Status HostDirFs::fallocate_ino(InodeId ino, int mode, uint64_t offset, uint64_t length) {
-  if (offset > kMaxOffset || length > kMaxOffset) return Status::error(EFBIG);
-  auto file = open_file(ino, /*for_write=*/true);
-  if (!file) return file.status();
-  if (::fallocate((*file)->fd.get(), mode, static_cast<off_t>(offset),
-                  static_cast<off_t>(length)) != 0) {
-    return errno_status();
-  }
-  return Status::ok();
-}
-
-Status HostDirFs::allocate(InodeId ino, uint64_t offset, uint64_t length) {
-  return fallocate_ino(ino, 0, offset, length);
-}
-
-Status HostDirFs::punch_hole(InodeId ino, uint64_t offset, uint64_t length) {
-  return fallocate_ino(ino, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length);
-}
-
-Status HostDirFs::zero_range(InodeId ino, uint64_t offset, uint64_t length) {
-  return fallocate_ino(ino, FALLOC_FL_ZERO_RANGE, offset, length);
-}
-
-Status HostDirFs::collapse_range(InodeId ino, uint64_t offset, uint64_t length) {
-  return fallocate_ino(ino, FALLOC_FL_COLLAPSE_RANGE, offset, length);
-}
-
-Status HostDirFs::insert_range(InodeId ino, uint64_t offset, uint64_t length) {
-  return fallocate_ino(ino, FALLOC_FL_INSERT_RANGE, offset, length);
-}
-
-Status HostDirFs::clone_range(InodeId src, uint64_t src_off, InodeId dst, uint64_t dst_off,
-                              uint64_t length) {
-  auto in = open_file(src, /*for_write=*/false);
-  if (!in) return in.status();
-  auto out = open_file(dst, /*for_write=*/true);
-  if (!out) return out.status();
-  // length 0 clones to the end of src (FICLONERANGE and RFC 7862 15.13 agree).
-  struct file_clone_range range {};
-  range.src_fd = (*in)->fd.get();
-  range.src_offset = src_off;
-  range.src_length = length;
-  range.dest_offset = dst_off;
-  if (ioctl((*out)->fd.get(), FICLONERANGE, &range) != 0) return errno_status();
-  return Status::ok();
-}
-
-Result<uint64_t> HostDirFs::copy_range(InodeId src, uint64_t src_off, InodeId dst, uint64_t dst_off,
-                                       uint64_t length) {
-  if (src_off > kMaxOffset || dst_off > kMaxOffset) return Status::error(EFBIG);
-  auto in = open_file(src, /*for_write=*/false);
-  if (!in) return in.status();
-  auto out = open_file(dst, /*for_write=*/true);
-  if (!out) return out.status();
-  auto in_off = static_cast<off_t>(src_off);
-  auto out_off = static_cast<off_t>(dst_off);
-  uint64_t done = 0;
-  while (done < length) {
-    ssize_t n =
-        copy_file_range((*in)->fd.get(), &in_off, (*out)->fd.get(), &out_off,
-                        static_cast<size_t>(std::min<uint64_t>(length - done, SSIZE_MAX)), 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (done > 0) break;
-      return errno_status();
-    }
-    if (n == 0) break;  // end of src
-    done += static_cast<uint64_t>(n);
-  }
-  return done;
-}
-
-Result<uint64_t> HostDirFs::seek(InodeId ino, uint64_t offset, SeekWhat what) {
-  if (offset > kMaxOffset) return Status::error(ENXIO);
-  auto file = open_file(ino, /*for_write=*/false);
-  if (!file) return file.status();
-  // The fd's file position is shared but nothing else uses it (all I/O is
-  // pread/pwrite), and lseek returns its own result atomically.
-  off_t pos = lseek((*file)->fd.get(), static_cast<off_t>(offset),
-                    what == SeekWhat::kData ? SEEK_DATA : SEEK_HOLE);
-  if (pos < 0) return errno_status();
-  return static_cast<uint64_t>(pos);
 }
 
 }  // namespace pnfsgw::backend::hostdir

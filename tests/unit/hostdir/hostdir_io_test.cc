@@ -1,4 +1,5 @@
-// HostDirFs: read, write, fsync, space operations, change attribute.
+// HostDirFs: read, write, fsync, change attribute. Space operations are in
+// hostdir_space_test.cc.
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 
@@ -236,89 +237,6 @@ TEST_F(HostDirFsIo, ChangeAttributeAdvancesAfterAWriteAndAfterAChmod) {
   ASSERT_TRUE(r);
   EXPECT_NE(r->change, c1);
   EXPECT_EQ(getattr(f.ino).change, r->change);
-}
-
-using HostDirFsSpace = HostDirFsTest;
-
-TEST_F(HostDirFsSpace, AllocateExtendsTheFileAndReservesSpace) {
-  Attr f = create(root(), "f");
-  ASSERT_TRUE(fs_->allocate(f.ino, 0, 1 << 20));
-  Attr a = getattr(f.ino);
-  EXPECT_EQ(a.size, 1u << 20);
-  EXPECT_GE(a.space_used, 1u << 20);
-}
-
-TEST_F(HostDirFsSpace, PunchHoleZeroesTheRangeAndKeepsTheSize) {
-  Attr f = file_with("f", std::string(3 * 4096, 'x'));
-  ASSERT_TRUE(fs_->punch_hole(f.ino, 4096, 4096));
-  std::string data = read_all(f.ino);
-  ASSERT_EQ(data.size(), 3u * 4096);
-  EXPECT_EQ(data.substr(0, 4096), std::string(4096, 'x'));
-  EXPECT_EQ(data.substr(4096, 4096), std::string(4096, '\0'));
-  EXPECT_EQ(data.substr(8192), std::string(4096, 'x'));
-  auto hole = fs_->seek(f.ino, 0, SeekWhat::kHole);
-  ASSERT_TRUE(hole);
-  EXPECT_EQ(*hole, 4096u);
-}
-
-TEST_F(HostDirFsSpace, ZeroRangeReadsBackAsZeros) {
-  Attr f = file_with("f", std::string(100, 'x'));
-  ASSERT_TRUE(fs_->zero_range(f.ino, 10, 20));
-  std::string data = read_all(f.ino);
-  EXPECT_EQ(data, std::string(10, 'x') + std::string(20, '\0') + std::string(70, 'x'));
-}
-
-TEST_F(HostDirFsSpace, CollapseAndInsertRangeShiftTheFollowingData) {
-  std::string blocks = std::string(4096, 'a') + std::string(4096, 'b') + std::string(4096, 'c');
-  Attr f = file_with("f", blocks);
-  ASSERT_TRUE(fs_->collapse_range(f.ino, 4096, 4096));
-  EXPECT_EQ(read_all(f.ino), std::string(4096, 'a') + std::string(4096, 'c'));
-  ASSERT_TRUE(fs_->insert_range(f.ino, 4096, 4096));
-  EXPECT_EQ(read_all(f.ino),
-            std::string(4096, 'a') + std::string(4096, '\0') + std::string(4096, 'c'));
-  // Unaligned ranges are refused by the kernel, and that is what we say.
-  EXPECT_EQ(fs_->collapse_range(f.ino, 1, 10).err(), EINVAL);
-}
-
-TEST_F(HostDirFsSpace, SeekFindsDataAndHolesInASparseFile) {
-  Attr f = create(root(), "f");
-  const uint64_t data_at = 1 << 20;
-  ASSERT_TRUE(fs_->write(f.ino, data_at, as_bytes(std::string(4096, 'd'))));
-  ASSERT_TRUE(fs_->write(f.ino, 4 << 20, as_bytes("e")));
-  auto data = fs_->seek(f.ino, 0, SeekWhat::kData);
-  ASSERT_TRUE(data) << std::strerror(data.err());
-  EXPECT_EQ(*data, data_at);
-  auto hole = fs_->seek(f.ino, 0, SeekWhat::kHole);
-  ASSERT_TRUE(hole);
-  EXPECT_EQ(*hole, 0u);
-  hole = fs_->seek(f.ino, data_at, SeekWhat::kHole);
-  ASSERT_TRUE(hole);
-  EXPECT_EQ(*hole, data_at + 4096);
-  EXPECT_EQ(fs_->seek(f.ino, (4 << 20) + 1, SeekWhat::kData).err(), ENXIO);
-}
-
-TEST_F(HostDirFsSpace, CopyRangeCopiesBytesUpToTheEndOfTheSource) {
-  Attr src = file_with("src", "0123456789");
-  Attr dst = file_with("dst", "__________");
-  auto n = fs_->copy_range(src.ino, 2, dst.ino, 4, 3);
-  ASSERT_TRUE(n) << std::strerror(n.err());
-  EXPECT_EQ(*n, 3u);
-  EXPECT_EQ(read_all(dst.ino), "____234___");
-  n = fs_->copy_range(src.ino, 8, dst.ino, 0, 100);
-  ASSERT_TRUE(n);
-  EXPECT_EQ(*n, 2u);
-  EXPECT_EQ(read_all(dst.ino), "89__234___");
-}
-
-TEST_F(HostDirFsSpace, CloneRangeClonesOrReportsTheKernelsRefusal) {
-  Attr src = file_with("src", std::string(4096, 's'));
-  Attr dst = file_with("dst", std::string(4096, 'd'));
-  auto st = fs_->clone_range(src.ino, 0, dst.ino, 0, 4096);
-  if (st) {
-    EXPECT_EQ(read_all(dst.ino), std::string(4096, 's'));
-  } else {
-    EXPECT_EQ(st.err(), EOPNOTSUPP);  // ext4 has no reflink
-  }
 }
 
 }  // namespace

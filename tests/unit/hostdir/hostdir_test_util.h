@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -25,8 +26,11 @@ inline std::span<const uint8_t> as_bytes(const std::string& s) {
 class HostDirFsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/hostdir_test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr) << std::strerror(errno);
+    // PNFSGW_TEST_HOSTDIR runs the tests on another host filesystem (an xfs
+    // or btrfs mount, to exercise reflink); /tmp otherwise.
+    const char* base = std::getenv("PNFSGW_TEST_HOSTDIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/hostdir_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << tmpl << ": " << std::strerror(errno);
     dir_ = tmpl;
     reopen();
   }
