@@ -11,6 +11,8 @@
 
 #include "backend/hostdir/hostdir_fs.h"
 #include "common/log.h"
+#include "gateway/admin/admin_client.h"
+#include "gateway/admin/admin_server.h"
 #include "gateway/mount/server.h"
 #include "gateway/net/server.h"
 #include "gateway/nfs3/server.h"
@@ -22,12 +24,14 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: pnfsgw serve [options]\n"
+    "       pnfsgw admin [--data DIR | --socket PATH] COMMAND ...  (see pnfsgw admin --help)\n"
     "  --listen HOST:PORT   address to serve on (default 127.0.0.1:2049; port 0 = any)\n"
     "  --data DIR           data directory, created if missing (default ./pnfsgw-data);\n"
     "                       DIR/export is served as the export root '/'\n"
     "  --lease SECONDS      NFSv4 lease time (default 90)\n"
     "  --grace SECONDS      grace period after a restart (default: the lease time)\n"
     "  --threads N          worker threads (default 4)\n"
+    "  --admin-socket PATH  the admin socket (default DIR/admin.sock)\n"
     "  --rpcbind            register NFS v3/v4 and MOUNT v1/v3 with the local rpcbind\n"
     "  --verbose            debug logging\n";
 
@@ -62,6 +66,7 @@ int serve(int argc, char** argv) {
   unsigned long lease = 90, threads = 4;
   long grace = -1;
   bool rpcbind = false;
+  std::string admin_socket;
   for (int i = 0; i < argc; i++) {
     std::string a = argv[i];
     auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
@@ -83,6 +88,10 @@ int serve(int argc, char** argv) {
     } else if (a == "--threads") {
       if (!parse_uint(value(), 256, &v) || v < 1) return usage_error("%s: 1..256", a.c_str());
       threads = v;
+    } else if (a == "--admin-socket") {
+      const char* s = value();
+      if (!s || !*s) return usage_error("%s needs a value", a.c_str());
+      admin_socket = s;
     } else if (a == "--rpcbind") {
       rpcbind = true;
     } else if (a == "--verbose" || a == "-v") {
@@ -136,6 +145,15 @@ int serve(int argc, char** argv) {
   pnfsgw::nfs3::Nfs3Server nfs3(o3, fs->get(), fhc->get());
   pnfsgw::mount::MountServer mountd({o.export_id}, fs->get(), fhc->get());
 
+  // The admin socket (gateway/admin) serves the same Filesystem.
+  pnfsgw::admin::AdminServer admin(fs->get(),
+                                   {admin_socket.empty() ? data + "/admin.sock" : admin_socket});
+  if (auto st = admin.start(); !st) {
+    fprintf(stderr, "pnfsgw: cannot create admin socket %s: %s\n", admin.socket_path().c_str(),
+            strerror(st.err()));
+    return 1;
+  }
+
   pnfsgw::net::ServerOptions so;
   so.host = host;
   so.port = static_cast<uint16_t>(port);
@@ -158,6 +176,7 @@ int serve(int argc, char** argv) {
   fflush(stdout);
   server.run(/*handle_signals=*/true);
   pmap.unregister_all();
+  admin.stop();
   PLOG_INFO("shut down cleanly");
   return 0;
 }
@@ -171,6 +190,7 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   if (cmd == "serve") return serve(argc - 2, argv + 2);
+  if (cmd == "admin") return pnfsgw::admin::admin_main(argc - 2, argv + 2);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     fputs(kUsage, stdout);
     return 0;
