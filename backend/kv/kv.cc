@@ -82,6 +82,25 @@ Status Txn::for_each(Db db, std::string_view begin_key, std::string_view end_key
   return Status::error(to_errno(rc, "cursor_get"));
 }
 
+Result<std::pair<std::string, std::string>> Txn::floor(Db db, std::string_view key) const {
+  using R = Result<std::pair<std::string, std::string>>;
+  if (poisoned_ != 0) return R::error(poisoned_);
+  MDB_cursor* raw = nullptr;
+  int rc = mdb_cursor_open(txn_, db.dbi, &raw);
+  if (rc != 0) return R::error(to_errno(rc, "cursor_open"));
+  std::unique_ptr<MDB_cursor, CursorCloser> cursor(raw);
+  MDB_val k = to_val(key);
+  MDB_val v;
+  rc = mdb_cursor_get(raw, &k, &v, MDB_SET_RANGE);  // first key >= key
+  if (rc != 0 && rc != MDB_NOTFOUND) return R::error(to_errno(rc, "cursor_get"));
+  if (rc == 0 && to_view(k) == key) return std::pair{std::string(key), std::string(to_view(v))};
+  // The record before the first greater key, or the last one if none is greater.
+  rc = mdb_cursor_get(raw, &k, &v, rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
+  if (rc == MDB_NOTFOUND) return R::error(ENOENT);
+  if (rc != 0) return R::error(to_errno(rc, "cursor_get"));
+  return std::pair{std::string(to_view(k)), std::string(to_view(v))};
+}
+
 ReadTxn::~ReadTxn() {
   if (txn_ != nullptr) mdb_txn_abort(txn_);
 }

@@ -37,6 +37,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/result.h"
 
@@ -66,6 +67,10 @@ class Txn {
   // An empty end_key means "to the end of the db".
   Status for_each(Db db, std::string_view begin_key, std::string_view end_key,
                   const RecordFn& fn) const;
+  // The record with the greatest key <= key (key and value copied out);
+  // ENOENT if every key is greater. Extent lookups use it: the extent that
+  // covers a block is the last one starting at or before it.
+  Result<std::pair<std::string, std::string>> floor(Db db, std::string_view key) const;
 
  protected:
   explicit Txn(MDB_txn* txn) : txn_(txn) {}

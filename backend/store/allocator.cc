@@ -111,6 +111,14 @@ std::vector<PhysRange> Allocator::free_list() const {
   return out;
 }
 
+std::vector<PhysRange> Allocator::free_overlapping(uint64_t lo, uint64_t hi) const {
+  std::vector<PhysRange> out;
+  auto it = by_start_.upper_bound(lo);
+  if (it != by_start_.begin() && std::prev(it)->first + std::prev(it)->second > lo) --it;
+  for (; it != by_start_.end() && it->first < hi; ++it) out.push_back(PhysRange{it->first, it->second});
+  return out;
+}
+
 Status Allocator::check() const {
   const char* why = nullptr;
   uint64_t sum = 0;

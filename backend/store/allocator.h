@@ -56,6 +56,9 @@ class Allocator {
   size_t free_extents() const { return by_start_.size(); }
   uint64_t largest_free() const { return by_len_.empty() ? 0 : by_len_.rbegin()->first; }
   std::vector<PhysRange> free_list() const;  // O(n), by start
+  // Free extents overlapping [lo, hi), by start: O(log n + k). The store uses
+  // it to mirror a changed region of free space into its KV records.
+  std::vector<PhysRange> free_overlapping(uint64_t lo, uint64_t hi) const;
 
   // Verifies the invariants; EUCLEAN with a reason on stderr if broken.
   Status check() const;

@@ -1,0 +1,270 @@
+// StoreFs: the extent store as a layer source (docs/store.md). Namespace,
+// inodes, extent maps, reference counts, reverse map, free space and
+// quarantine live in LMDB (store_schema.h); file data lives in blocks of a
+// Device whose block 0 is the superblock.
+//
+// Contract:
+//  - Thread-safety: every method is safe from any thread. Changes are
+//    serialized by mu_ (one KV write transaction at a time, as LMDB has
+//    anyway); reads run without it on LMDB snapshots, pinning the physical
+//    blocks they read (PinTable) so that nothing they read is reused under
+//    them.
+//  - Break hooks: every change of an extent map first obtains a BreakToken
+//    from the ExtentBreaker for the bytes whose mapping changes, without mu_
+//    held (a recall may wait for clients); then takes mu_ and re-checks that
+//    the token still covers what the change needs (the state may have moved
+//    meanwhile), else drops everything and plans again (DESIGN "drop, wait,
+//    retake, re-check"). Which kind each operation asks for is in break.h.
+//  - Durability: data lands (device flush) before the KV commit that points
+//    at it; every KV commit is synced, so every completed namespace or
+//    mapping change survives a crash; overwrites in place of already written
+//    blocks are durable after fsync(). Blocks unmapped by a change go to
+//    quarantine (in the same transaction) and become free only when the
+//    breaker releases them and no pin covers them.
+//  - Media errors: a device EIO on a read, or media_error(), records the bad
+//    blocks, names their owners in the log (reverse map) and fails reads of
+//    them with EIO until they are rewritten or punched; bad blocks are never
+//    reused. A bad range in the superblock, or a failed KV commit, makes the
+//    store read-only (EROFS) with the reason logged.
+//  - atime is not updated by reads (noatime).
+#pragma once
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backend/device/device.h"
+#include "backend/fs.h"
+#include "backend/store/allocator.h"
+#include "backend/store/break.h"
+#include "backend/store/pins.h"
+#include "backend/store/store_schema.h"
+
+namespace pnfsgw::backend::kv {
+class KvStore;
+class Txn;
+class WriteTxn;
+}  // namespace pnfsgw::backend::kv
+
+namespace pnfsgw::store {
+
+struct StoreOptions {
+  std::string meta_dir;                  // LMDB environment directory (created)
+  uint64_t meta_map_size = 16ull << 30;  // most bytes the metadata may take
+  // Inspection only (fsck): no recovery, every change answers EROFS.
+  bool inspect_only = false;
+};
+
+// One line of fsck's report.
+struct FsckProblem {
+  std::string what;
+};
+
+class StoreFs final : public backend::Filesystem {
+ public:
+  // Writes a superblock to dev and an empty namespace (a root directory) to
+  // opt.meta_dir. EEXIST if the metadata directory already holds a store.
+  static Status format(backend::device::Device& dev, const StoreOptions& opt);
+  // Opens a formatted store. dev and breaker (if given; else a NullBreaker is
+  // used) must outlive it. Recovery: quarantine left by a crash is released
+  // (no layout or pin survives a restart).
+  static Result<std::unique_ptr<StoreFs>> open(backend::device::Device* dev,
+                                               ExtentBreaker* breaker, const StoreOptions& opt);
+  ~StoreFs() override;
+
+  // Filesystem.
+  backend::InodeId root() const override { return kRootIno; }
+  Result<std::string> encode_handle(backend::InodeId ino) override;
+  Result<backend::InodeId> resolve_handle(std::span<const uint8_t> bytes) override;
+  Result<backend::Attr> getattr(backend::InodeId ino) override;
+  Result<backend::Attr> setattr(backend::InodeId ino, const backend::SetAttr& sa) override;
+  Result<backend::FsStat> statfs() override;
+  Result<backend::Attr> lookup(backend::InodeId dir, std::string_view name) override;
+  Result<backend::Attr> lookup_parent(backend::InodeId dir) override;
+  Result<backend::Attr> create(backend::InodeId dir, std::string_view name, uint32_t mode,
+                               const backend::Cred& cred, backend::CreateMode how,
+                               bool* created) override;
+  Result<backend::Attr> mkdir(backend::InodeId dir, std::string_view name, uint32_t mode,
+                              const backend::Cred& cred) override;
+  Result<backend::Attr> symlink(backend::InodeId dir, std::string_view name,
+                                std::string_view target, const backend::Cred& cred) override;
+  Result<backend::Attr> mknod(backend::InodeId dir, std::string_view name, backend::FileType type,
+                              uint32_t mode, uint32_t rdev_major, uint32_t rdev_minor,
+                              const backend::Cred& cred) override;
+  Result<backend::Attr> link(backend::InodeId target, backend::InodeId dir,
+                             std::string_view name) override;
+  Status unlink(backend::InodeId dir, std::string_view name) override;
+  Status rmdir(backend::InodeId dir, std::string_view name) override;
+  Status rename(backend::InodeId src_dir, std::string_view src_name, backend::InodeId dst_dir,
+                std::string_view dst_name) override;
+  Result<std::string> readlink(backend::InodeId ino) override;
+  Result<backend::ReaddirPage> readdir(backend::InodeId dir, uint64_t cookie,
+                                       size_t max_entries) override;
+  Result<size_t> read(backend::InodeId ino, uint64_t offset, std::span<uint8_t> buf,
+                      bool* eof) override;
+  Result<size_t> write(backend::InodeId ino, uint64_t offset,
+                       std::span<const uint8_t> data) override;
+  Status fsync(backend::InodeId ino, bool data_only) override;
+  Status allocate(backend::InodeId ino, uint64_t offset, uint64_t length) override;
+  Status punch_hole(backend::InodeId ino, uint64_t offset, uint64_t length) override;
+  Status zero_range(backend::InodeId ino, uint64_t offset, uint64_t length) override;
+  Status collapse_range(backend::InodeId ino, uint64_t offset, uint64_t length) override;
+  Status insert_range(backend::InodeId ino, uint64_t offset, uint64_t length) override;
+  Status unshare(backend::InodeId ino, uint64_t offset, uint64_t length) override;
+  Status clone_range(backend::InodeId src, uint64_t src_off, backend::InodeId dst,
+                     uint64_t dst_off, uint64_t length) override;
+  Result<uint64_t> dedupe_range(backend::InodeId src, uint64_t src_off, backend::InodeId dst,
+                                uint64_t dst_off, uint64_t length) override;
+  Result<uint64_t> copy_range(backend::InodeId src, uint64_t src_off, backend::InodeId dst,
+                              uint64_t dst_off, uint64_t length) override;
+  Result<uint64_t> seek(backend::InodeId ino, uint64_t offset, backend::SeekWhat what) override;
+  Result<std::vector<backend::FileExtent>> list_extents(backend::InodeId ino, uint64_t offset,
+                                                        uint64_t length) override;
+  bool read_only() const override { return read_only_.load(); }
+
+  // The device reported [dev_off, dev_off+len) bad (a scrub, a DAX machine
+  // check, a failed read): records it, logs the files it belongs to, and
+  // turns the store read-only if it touches metadata (the superblock).
+  void media_error(uint64_t dev_off, uint64_t len);
+  // Checks every invariant of the metadata (docs/store.md "Invariants") on
+  // one snapshot; returns the problems found (empty = clean).
+  Result<std::vector<FsckProblem>> check();
+  // Pins held by in-flight reads (tests of BREAK_UNMAP waiting).
+  PinTable& pins() { return pins_; }
+  // Blocks in quarantine, for tests and the admin status.
+  uint64_t quarantined_blocks();
+
+ // Internals shared by the store's .cc files (store_internal.h).
+  struct Dbs;
+  class Tx;
+
+ private:
+  StoreFs(backend::device::Device* dev, ExtentBreaker* breaker, const StoreOptions& opt);
+  Status load();
+
+  // --- metadata helpers (store_blocks.cc); `t` is the current transaction.
+  Result<InodeRec> get_inode(const backend::kv::Txn& t, backend::InodeId ino);
+  Status put_inode(Tx& t, backend::InodeId ino, const InodeRec& r);
+  // Mapped pieces of [lblk, lblk+len), clipped, in order.
+  Result<std::vector<Extent>> map_query(const backend::kv::Txn& t, uint64_t ino, uint64_t lblk,
+                                        uint64_t len);
+  // Replaces the mapping of [lblk, lblk+len) with `with` (pieces inside the
+  // range; the rest becomes a hole). Unmapped blocks are dropped by one
+  // reference each (release_refs). Updates rmap and the inode's block count.
+  Status remap(Tx& t, uint64_t ino, InodeRec& inode, uint64_t lblk, uint64_t len,
+               const std::vector<Extent>& with);
+  // Rewrites the unwritten flag of the mapped blocks in [lblk, lblk+len)
+  // (references unchanged: preallocated blocks becoming data, or back).
+  Status set_unwritten(Tx& t, uint64_t ino, uint64_t lblk, uint64_t len, bool unwritten);
+  // Folds the extents meeting at block b if they are contiguous on the device.
+  Status merge_at(Tx& t, uint64_t ino, uint64_t b);
+  // Splits the extent strictly containing block b, if any, at b.
+  Status split_at(Tx& t, uint64_t ino, uint64_t b);
+  // A path of ino from the root (for log messages).
+  Result<std::string> path_of(const backend::kv::Txn& t, backend::InodeId ino);
+  // Moves every extent at or after `from` by delta blocks (up or down).
+  Status shift(Tx& t, uint64_t ino, uint64_t from, uint64_t delta, bool up);
+  // Adds delta (+1/-1) to the reference count of every block in r. Blocks
+  // that reach zero go to quarantine (bad ones leave service instead).
+  Status adjust_refs(Tx& t, PhysRange r, int delta);
+  // Blocks of r that some other mapping shares (count >= 2), as ranges.
+  Result<std::vector<PhysRange>> shared_in(const backend::kv::Txn& t, PhysRange r);
+  Result<std::vector<PhysRange>> bad_in(const backend::kv::Txn& t, PhysRange r);
+  Result<std::vector<PhysRange>> alloc_blocks(Tx& t, uint64_t len, uint64_t goal);
+  Status return_blocks(Tx& t, PhysRange r);  // back to free space
+  Status persist_free(Tx& t, uint64_t lo, uint64_t hi);
+  Status drain_released(Tx& t);
+  std::string describe_owners(const backend::kv::Txn& t, PhysRange r);
+
+  // --- change framework (store_fs.cc)
+  // Runs fn in a write transaction under mu_ and commits it; a failed commit
+  // turns the store read-only. fn may return EAGAIN to ask for a re-plan.
+  Status mutate(const std::function<Status(Tx&)>& fn, const BreakToken* tok = nullptr);
+  void go_read_only(const std::string& why);
+  void undo(Tx& t);  // rolls back alloc_ and released_ after an aborted change
+  Status check_writable() const;
+  backend::Timespec now() const;
+  backend::Attr to_attr(backend::InodeId ino, const InodeRec& r) const;
+  void touch(InodeRec& r, bool data);  // mtime/ctime (data) or ctime, change++
+
+  // --- namespace (store_ns.cc)
+  Result<std::optional<DirentRec>> find_entry(const backend::kv::Txn& t, backend::InodeId dir,
+                                              std::string_view name);
+  Status add_entry(Tx& t, backend::InodeId dir, InodeRec& dir_rec, std::string_view name,
+                   backend::InodeId child, backend::FileType type);
+  Status del_entry(Tx& t, backend::InodeId dir, std::string_view name, const DirentRec& de);
+  Result<bool> dir_empty(const backend::kv::Txn& t, backend::InodeId dir);
+  Result<backend::Attr> make_node(backend::InodeId dir, std::string_view name, InodeRec rec,
+                                  backend::CreateMode how, bool* created);
+  Status plan_victim(backend::InodeId dir, std::string_view name, uint64_t* file, uint64_t* off,
+                     uint64_t* len, BreakKind* kind);
+  Status remove(backend::InodeId dir, std::string_view name, bool want_dir);
+  Status drop_link(Tx& t, const BreakToken* tok, backend::InodeId dir, InodeRec& dir_rec,
+                   std::string_view name, const DirentRec& de, InodeRec& child);
+  Status free_inode(Tx& t, const BreakToken* tok, backend::InodeId ino, InodeRec& rec);
+
+  // --- data (store_io.cc, store_space.cc)
+  Status truncate_locked(Tx& t, const BreakToken* tok, backend::InodeId ino, InodeRec& r,
+                         uint64_t new_size);
+  // Writes `data` at byte `off` of the blocks [lblk, lblk+n) newly mapped at
+  // pblk; bytes of those blocks outside data come from `fill_from` (a
+  // physical block per logical block, or 0 = zeroes).
+  Status write_new_blocks(uint64_t lblk, uint64_t n, uint64_t pblk, uint64_t off,
+                          std::span<const uint8_t> data, const std::vector<Extent>& old);
+  Status zero_bytes(Tx& t, const BreakToken* tok, uint64_t ino, InodeRec& r, uint64_t off,
+                    uint64_t len);
+  Status write_locked(Tx& t, const BreakToken* tok, uint64_t ino, InodeRec& r, uint64_t off,
+                      std::span<const uint8_t> data);
+  Status unshare_locked(Tx& t, const BreakToken* tok, uint64_t ino, InodeRec& r, uint64_t lblk,
+                        uint64_t nblk);
+  // A change of one regular file with a fixed break range; fn changes the
+  // inode record, which is written back after it.
+  Status file_change(backend::InodeId ino, uint64_t off, uint64_t len, BreakKind kind,
+                     const std::function<Status(Tx&, const BreakToken*, InodeRec&)>& fn);
+  // Clone, dedupe: BREAK_WRITE on the source range, BREAK_UNMAP on the
+  // destination's, taken in inode order.
+  Status two_file_change(backend::InodeId src, uint64_t s_off, uint64_t s_len, backend::InodeId dst,
+                         uint64_t d_off, uint64_t d_len,
+                         const std::function<Status(Tx&, const BreakToken*, const BreakToken*)>& fn);
+  Status clone_locked(Tx& t, const BreakToken* stok, const BreakToken* dtok, backend::InodeId src,
+                      uint64_t s_off, backend::InodeId dst, uint64_t d_off, uint64_t len);
+  // Punch (or, with preallocate, zero-range) [off, end) of a file.
+  Status unmap_bytes(Tx& t, const BreakToken* tok, backend::InodeId ino, InodeRec& r, uint64_t off,
+                     uint64_t end, bool preallocate);
+  // Runs plan() for a kind and range, breaks it without mu_, then mutate();
+  // re-plans while the change answers kReplan (the token no longer covers
+  // it). A plan with *len == 0 needs no break (the change gets nullptr).
+  Status broken_change(
+                       const std::function<Status(uint64_t* file, uint64_t* off, uint64_t* len,
+                                                  BreakKind*)>& plan,
+                       const std::function<Status(Tx&, const BreakToken*)>& change);
+
+  backend::device::Device* dev_;
+  ExtentBreaker* breaker_;
+  std::unique_ptr<NullBreaker> null_breaker_;
+  StoreOptions opt_;
+  std::unique_ptr<backend::kv::KvStore> kv_;
+  std::unique_ptr<Dbs> db_;
+  uint64_t store_id_ = 0;  // from the superblock UUID; goes into handles
+  uint64_t nblocks_ = 0;
+
+  std::mutex mu_;                // serializes changes
+  Allocator alloc_{0};                  // GUARDED_BY(mu_)
+  std::atomic<uint64_t> next_ino_{0};   // written under mu_
+  std::atomic<uint64_t> free_blocks_{0};  // alloc_'s count after the last commit
+  std::mutex released_mu_;
+  std::vector<PhysRange> released_;  // GUARDED_BY(released_mu_): quarantine the breaker let go
+  std::atomic<bool> read_only_{false};
+  std::atomic<uint64_t> bad_count_{0};  // records in the bad db (reads skip the check at 0)
+  PinTable pins_;
+};
+
+// Where a data directory keeps the store: DIR/device (the device file) and
+// DIR/meta (LMDB).
+std::string device_path(const std::string& data_dir);
+std::string meta_path(const std::string& data_dir);
+
+}  // namespace pnfsgw::store

@@ -1,0 +1,369 @@
+// StoreFs: read, write (with copy-on-write of shared blocks), truncate,
+// fsync and media errors.
+#include <algorithm>
+#include <cstring>
+
+#include "backend/store/store_fs.h"
+#include "backend/store/store_internal.h"
+#include "common/log.h"
+
+namespace pnfsgw::store {
+
+using backend::FileType;
+using backend::InodeId;
+
+namespace {
+
+Status check_regular(const InodeRec& r) {
+  if (r.type == FileType::kDirectory) return Status::error(EISDIR);
+  if (r.type != FileType::kRegular) return Status::error(EINVAL);
+  return Status::ok();
+}
+
+// How write_locked() treats one run of blocks.
+enum class SegKind { kInPlace, kConvert, kNew };
+struct Seg {
+  uint64_t lblk, n;
+  SegKind kind;
+  uint64_t pblk;   // current block (in place / convert); unused for new
+  bool displaces;  // kNew over a mapped block (copy-on-write or bad block)
+};
+
+}  // namespace
+
+Result<size_t> StoreFs::read(InodeId ino, uint64_t offset, std::span<uint8_t> buf, bool* eof) {
+  using R = Result<size_t>;
+  Status err;
+  uint64_t n = 0;
+  std::vector<Extent> pieces;
+  bool bad = false;
+  // Look up the mapping and pin what it points at in one step (pins.h).
+  PinTable::Pin pin = pins_.pin_with([&]() -> std::vector<PhysRange> {
+    auto rt = kv_->begin_read();
+    if (!rt) return err = rt.status(), std::vector<PhysRange>{};
+    auto r = get_inode(*rt.value(), ino);
+    if (!r) return err = r.status(), std::vector<PhysRange>{};
+    if (err = check_regular(r.value()); !err) return {};
+    uint64_t size = r.value().size;
+    n = offset >= size ? 0 : std::min<uint64_t>(buf.size(), size - offset);
+    *eof = offset + n >= size;
+    if (n == 0) return {};
+    uint64_t b0 = offset / kBlockSize, b1 = (offset + n + kBlockSize - 1) / kBlockSize;
+    auto q = map_query(*rt.value(), ino, b0, b1 - b0);
+    if (!q) return err = q.status(), std::vector<PhysRange>{};
+    pieces = std::move(q).value();
+    std::vector<PhysRange> pin;
+    for (const Extent& e : pieces) {
+      if (e.unwritten) continue;
+      auto b = bad_in(*rt.value(), {e.pblk, e.len});
+      if (!b) return err = b.status(), std::vector<PhysRange>{};
+      if (!b.value().empty()) bad = true;
+      pin.push_back({e.pblk, e.len});
+    }
+    return pin;
+  });
+  if (!err) return R::error(err.err());
+  if (bad) return R::error(EIO);  // a known media error: logged when found
+  uint64_t end = offset + n;
+  uint64_t pos = offset;
+  auto zero_to = [&](uint64_t to) {
+    if (to > pos) memset(buf.data() + (pos - offset), 0, to - pos);
+    pos = std::max(pos, to);
+  };
+  std::vector<PhysRange> found;  // bad blocks met on the way
+  for (const Extent& e : pieces) {
+    uint64_t s = std::max(e.lblk * kBlockSize, offset), t = std::min(e.lend() * kBlockSize, end);
+    zero_to(s);
+    if (e.unwritten) {
+      zero_to(t);
+      continue;
+    }
+    uint64_t dev_off = e.pblk * kBlockSize + (s - e.lblk * kBlockSize);
+    if (Status st = dev_->read(dev_off, buf.subspan(s - offset, t - s)); !st) {
+      if (st.err() != EIO) return R::error(st.err());
+      // Find the bad blocks precisely, then record and report them.
+      std::vector<uint8_t> probe(kBlockSize);
+      for (uint64_t b = dev_off / kBlockSize; b * kBlockSize < dev_off + (t - s); b++)
+        if (!dev_->read(b * kBlockSize, probe)) found.push_back({b, 1});
+      if (found.empty()) return R::error(EIO);
+      break;
+    }
+    pos = t;
+  }
+  if (!found.empty()) {
+    { PinTable::Pin done = std::move(pin); }  // media_error may wait for pins
+    for (const PhysRange& f : found) media_error(f.pblk * kBlockSize, kBlockSize);
+    return R::error(EIO);
+  }
+  zero_to(end);
+  return static_cast<size_t>(n);
+}
+
+Result<size_t> StoreFs::write(InodeId ino, uint64_t offset, std::span<const uint8_t> data) {
+  if (offset > kMaxFileSize || data.size() > kMaxFileSize - offset) return Result<size_t>::error(EFBIG);
+  if (data.empty()) {
+    auto a = getattr(ino);
+    if (!a) return Result<size_t>::error(a.err());
+    return size_t{0};
+  }
+  uint64_t end = offset + data.size();
+  Status st = broken_change(
+      [&](uint64_t* file, uint64_t* off, uint64_t* len, BreakKind* kind) {
+        // Copy-on-write of shared blocks (or moving off bad ones) unmaps them.
+        *file = ino;
+        *off = block_down(offset);
+        *len = block_up(end) - *off;
+        *kind = BreakKind::kWrite;
+        auto rt = kv_->begin_read();
+        if (!rt) return rt.status();
+        auto q = map_query(*rt.value(), ino, *off / kBlockSize, *len / kBlockSize);
+        if (!q) return q.status();
+        for (const Extent& e : q.value()) {
+          auto sh = shared_in(*rt.value(), {e.pblk, e.len});
+          auto bd = bad_in(*rt.value(), {e.pblk, e.len});
+          if (!sh || !bd) return Status::error(EIO);
+          if (!sh.value().empty() || !bd.value().empty()) *kind = BreakKind::kUnmap;
+        }
+        return Status::ok();
+      },
+      [&](Tx& t, const BreakToken* tok) {
+        auto r = get_inode(t.w, ino);
+        if (!r) return r.status();
+        if (Status s = check_regular(r.value()); !s) return s;
+        if (Status s = write_locked(t, tok, ino, r.value(), offset, data); !s) return s;
+        return put_inode(t, ino, r.value());
+      });
+  if (!st) return Result<size_t>::error(st.err());
+  return data.size();
+}
+
+Status StoreFs::write_locked(Tx& t, const BreakToken* tok, uint64_t ino, InodeRec& r, uint64_t off,
+                             std::span<const uint8_t> data) {
+  uint64_t end = off + data.size();
+  uint64_t b0 = off / kBlockSize, b1 = (end + kBlockSize - 1) / kBlockSize;
+  if (!covers(tok, ino, b0 * kBlockSize, (b1 - b0) * kBlockSize, BreakKind::kWrite))
+    return Status::error(kReplan);
+  auto q = map_query(t.w, ino, b0, b1 - b0);
+  if (!q) return q.status();
+  const std::vector<Extent>& pieces = q.value();
+  // Split the blocks into runs written in place, preallocated blocks turned
+  // into data in place, and runs that get new blocks (holes, shared, bad).
+  std::vector<Seg> segs;
+  uint64_t pos = b0;
+  for (const Extent& e : pieces) {
+    if (e.lblk > pos) segs.push_back({pos, e.lblk - pos, SegKind::kNew, 0, false});
+    auto sh = shared_in(t.w, {e.pblk, e.len});
+    auto bd = bad_in(t.w, {e.pblk, e.len});
+    if (!sh) return sh.status();
+    if (!bd) return bd.status();
+    std::vector<PhysRange> moving = sh.value();
+    moving.insert(moving.end(), bd.value().begin(), bd.value().end());
+    std::sort(moving.begin(), moving.end(), [](auto& a, auto& b) { return a.pblk < b.pblk; });
+    uint64_t p = e.pblk;
+    auto keep = [&](uint64_t to) {
+      if (to > p)
+        segs.push_back({e.lblk + (p - e.pblk), to - p, e.unwritten ? SegKind::kConvert : SegKind::kInPlace, p, false});
+    };
+    for (const PhysRange& m : moving) {
+      uint64_t m0 = std::max(m.pblk, p), m1 = m.pblk + m.len;
+      if (m1 <= p) continue;
+      keep(m0);
+      segs.push_back({e.lblk + (m0 - e.pblk), m1 - m0, SegKind::kNew, m0, true});
+      p = m1;
+    }
+    keep(e.pblk + e.len);
+    pos = e.lend();
+  }
+  if (pos < b1) segs.push_back({pos, b1 - pos, SegKind::kNew, 0, false});
+
+  uint64_t need = 0;
+  for (const Seg& s : segs) {
+    if (s.kind != SegKind::kNew) continue;
+    need += s.n;
+    if (s.displaces && !covers(tok, ino, s.lblk * kBlockSize, s.n * kBlockSize, BreakKind::kUnmap))
+      return Status::error(kReplan);
+    if (s.displaces) {  // a partly rewritten bad block cannot keep its other bytes
+      auto bd = bad_in(t.w, {s.pblk, s.n});
+      if (!bd) return bd.status();
+      for (const PhysRange& b : bd.value()) {
+        uint64_t l = s.lblk + (b.pblk - s.pblk);
+        if (l * kBlockSize < off || (l + b.len) * kBlockSize > end) return Status::error(EIO);
+      }
+    }
+  }
+  std::vector<PhysRange> fresh;
+  if (need > 0) {
+    uint64_t goal = 0;
+    if (b0 > 0) {
+      auto prev = map_query(t.w, ino, b0 - 1, 1);
+      if (!prev) return prev.status();
+      if (!prev.value().empty()) goal = prev.value().front().pblk + 1;
+    }
+    auto got = alloc_blocks(t, need, goal);
+    if (!got) return got.status();
+    fresh = std::move(got).value();
+  }
+  // Data first: device writes, then one flush before the metadata commit.
+  std::vector<PhysRange> to_flush;
+  size_t fi = 0;
+  uint64_t fused = 0;  // blocks of fresh[fi] already handed out
+  struct NewMap {
+    uint64_t lblk, n;
+    std::vector<Extent> with;
+  };
+  std::vector<NewMap> new_maps;
+  for (const Seg& s : segs) {
+    if (s.kind == SegKind::kInPlace) {
+      uint64_t s0 = std::max(s.lblk * kBlockSize, off), s1 = std::min((s.lblk + s.n) * kBlockSize, end);
+      uint64_t dev_off = s.pblk * kBlockSize + (s0 - s.lblk * kBlockSize);
+      if (Status st = dev_->write(dev_off, data.subspan(s0 - off, s1 - s0)); !st) return st;
+      continue;
+    }
+    if (s.kind == SegKind::kConvert) {
+      if (Status st = write_new_blocks(s.lblk, s.n, s.pblk, off, data, {}); !st) return st;
+      to_flush.push_back({s.pblk, s.n});
+      continue;
+    }
+    NewMap m{s.lblk, s.n, {}};
+    for (uint64_t l = s.lblk; l < s.lblk + s.n;) {
+      uint64_t take = std::min(fresh[fi].len - fused, s.lblk + s.n - l);
+      uint64_t p = fresh[fi].pblk + fused;
+      if (Status st = write_new_blocks(l, take, p, off, data, pieces); !st) return st;
+      to_flush.push_back({p, take});
+      m.with.push_back({l, take, p, false});
+      l += take;
+      fused += take;
+      if (fused == fresh[fi].len) fi++, fused = 0;
+    }
+    new_maps.push_back(std::move(m));
+  }
+  if (!to_flush.empty()) {
+    Status st = to_flush.size() == 1
+                    ? dev_->flush_range(to_flush[0].pblk * kBlockSize, to_flush[0].len * kBlockSize)
+                    : dev_->flush();
+    if (!st) return st;
+  }
+  for (const Seg& s : segs)
+    if (s.kind == SegKind::kConvert)
+      if (Status st = set_unwritten(t, ino, s.lblk, s.n, false); !st) return st;
+  for (const NewMap& m : new_maps)
+    if (Status st = remap(t, ino, r, m.lblk, m.n, m.with); !st) return st;
+  r.size = std::max(r.size, end);
+  touch(r, true);
+  return Status::ok();
+}
+
+Status StoreFs::write_new_blocks(uint64_t lblk, uint64_t n, uint64_t pblk, uint64_t off,
+                                 std::span<const uint8_t> data, const std::vector<Extent>& old) {
+  uint64_t end = off + data.size();
+  std::vector<uint8_t> block;
+  for (uint64_t i = 0; i < n;) {
+    uint64_t bs = (lblk + i) * kBlockSize, be = bs + kBlockSize;
+    if (bs >= off && be <= end) {  // a run of whole blocks straight from data
+      uint64_t j = i + 1;
+      while (j < n && (lblk + j + 1) * kBlockSize <= end) j++;
+      if (Status st = dev_->write((pblk + i) * kBlockSize, data.subspan(bs - off, (j - i) * kBlockSize)); !st)
+        return st;
+      i = j;
+      continue;
+    }
+    // An edge block: its old contents (or zeroes) around the new bytes.
+    block.assign(kBlockSize, 0);
+    for (const Extent& e : old) {
+      uint64_t l = lblk + i;
+      if (e.unwritten || l < e.lblk || l >= e.lend()) continue;
+      if (Status st = dev_->read((e.pblk + (l - e.lblk)) * kBlockSize, block); !st) return st;
+    }
+    uint64_t c0 = std::max(bs, off), c1 = std::min(be, end);
+    if (c1 > c0) memcpy(block.data() + (c0 - bs), data.data() + (c0 - off), c1 - c0);
+    if (Status st = dev_->write((pblk + i) * kBlockSize, block); !st) return st;
+    i++;
+  }
+  return Status::ok();
+}
+
+Status StoreFs::zero_bytes(Tx& t, const BreakToken* tok, uint64_t ino, InodeRec& r, uint64_t off,
+                           uint64_t len) {
+  if (len == 0) return Status::ok();
+  uint64_t b0 = off / kBlockSize, b1 = (off + len + kBlockSize - 1) / kBlockSize;
+  auto q = map_query(t.w, ino, b0, b1 - b0);
+  if (!q) return q.status();
+  // Holes and preallocated blocks already read as zeroes.
+  for (const Extent& e : q.value()) {
+    if (e.unwritten) continue;
+    uint64_t s0 = std::max(e.lblk * kBlockSize, off), s1 = std::min(e.lend() * kBlockSize, off + len);
+    std::vector<uint8_t> zeros(s1 - s0, 0);
+    if (Status st = write_locked(t, tok, ino, r, s0, zeros); !st) return st;
+  }
+  return Status::ok();
+}
+
+Status StoreFs::truncate_locked(Tx& t, const BreakToken* tok, InodeId ino, InodeRec& r,
+                                uint64_t new_size) {
+  if (new_size < r.size) {
+    if (!covers(tok, ino, block_down(new_size), to_eof(block_down(new_size)), BreakKind::kUnmap))
+      return Status::error(kReplan);
+    uint64_t nb = (new_size + kBlockSize - 1) / kBlockSize;
+    // Bytes past the new EOF in its last block must read as zeroes later.
+    if (Status st = zero_bytes(t, tok, ino, r, new_size, std::min(r.size, nb * kBlockSize) - new_size); !st)
+      return st;
+    if (Status st = remap(t, ino, r, nb, kMaxFileBlocks - nb, {}); !st) return st;
+  } else if (new_size > r.size) {
+    if (!covers(tok, ino, block_down(r.size), block_up(new_size) - block_down(r.size), BreakKind::kWrite))
+      return Status::error(kReplan);
+  }
+  r.size = new_size;
+  touch(r, true);
+  return Status::ok();
+}
+
+Status StoreFs::fsync(InodeId ino, bool) {
+  auto a = getattr(ino);
+  if (!a) return a.status();
+  // Every metadata commit is already synced; the data written in place is not.
+  return dev_->flush();
+}
+
+void StoreFs::media_error(uint64_t dev_off, uint64_t len) {
+  if (len == 0) return;
+  uint64_t b0 = dev_off / kBlockSize;
+  uint64_t b1 = std::min(nblocks_, (dev_off + len - 1) / kBlockSize + 1);
+  if (b0 == 0) {
+    go_read_only("media error in the superblock (device block 0)");
+    b0 = 1;
+  }
+  if (b0 >= b1) return;
+  {
+    auto rt = kv_->begin_read();
+    std::string owners = rt ? describe_owners(*rt.value(), {b0, b1 - b0}) : "unknown (metadata unreadable)";
+    PLOG_ERROR("store: media error on device blocks %llu-%llu; affected: %s",
+               static_cast<unsigned long long>(b0), static_cast<unsigned long long>(b1 - 1), owners.c_str());
+  }
+  Status st = mutate([&](Tx& t) {
+    auto known = bad_in(t.w, {b0, b1 - b0});
+    if (!known) return known.status();
+    uint64_t p = b0;
+    auto mark = [&](uint64_t a, uint64_t b) -> Status {
+      if (b <= a) return Status::ok();
+      if (Status s = t.w.put(db_->bad, block_key(a), encode_u64(b - a)); !s) return s;
+      bad_count_++;
+      // Free blocks in it leave service at once.
+      for (const PhysRange& f : alloc_.free_overlapping(a, b)) {
+        uint64_t f0 = std::max(f.pblk, a), f1 = std::min(f.pblk + f.len, b);
+        if (Status s = alloc_.reserve(f0, f1 - f0); !s) return s;
+        t.undo_log.push_back({true, {f0, f1 - f0}});
+        if (Status s = persist_free(t, f0, f1); !s) return s;
+      }
+      return Status::ok();
+    };
+    for (const PhysRange& k : known.value()) {
+      if (Status s = mark(p, k.pblk); !s) return s;
+      p = k.pblk + k.len;
+    }
+    return mark(p, b1);
+  });
+  if (!st && st.err() != EROFS)
+    PLOG_ERROR("store: could not record the media error: %s", strerror(st.err()));
+}
+
+}  // namespace pnfsgw::store
