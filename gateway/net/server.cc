@@ -1,10 +1,16 @@
 // The RPC-over-TCP server (server.h), on Boost.Asio with C++20 coroutines.
 //
 // Threads: opts.io_threads run the io_context; opts.worker_threads run
-// RpcProgram::handle(). Each connection has one strand; its reader and writer
-// coroutines, its timers and all of its state live on that strand, so the
-// connection needs no lock. Worker tasks hand their replies back by posting to
-// the strand.
+// RpcProgram::handle(). Each connection has one strand; its reader coroutine,
+// its timers and most of its state live on that strand. The write side is the
+// exception: a worker sends its reply itself, straight from its thread, when
+// nothing else is being written on the connection (one non-blocking send(),
+// no hop back to the I/O thread); otherwise the reply joins a queue that the
+// strand drains with gathered writes. The queue, the "a write is in
+// progress" flag and the socket's closing are guarded by write_mu_.
+//
+// Large buffers (1 MiB READ replies and WRITE records) are recycled through
+// a small pool rather than freed: a fresh one costs a page fault per 4 KiB.
 //
 // Shutdown goes through one place: Engine::do_stop() on the server strand
 // closes the acceptor and every connection. Each worker task holds io_context
@@ -27,6 +33,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/write.hpp>
 #include <condition_variable>
 #include <csignal>
@@ -34,6 +41,7 @@
 #include <exception>
 #include <mutex>
 #include <random>
+#include <sys/socket.h>
 #include <thread>
 #include <unordered_map>
 
@@ -59,6 +67,34 @@ using ReplyHandler = rpc::RpcConnection::ReplyHandler;
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kMaxWriteBatch = 64;  // records per gathered write
 constexpr size_t kMaxFragment = 0x7FFFFFFF;
+constexpr size_t kPooledMin = 128 * 1024;  // smaller buffers are not kept
+constexpr size_t kPoolBuffers = 32;
+
+// Recycled large byte buffers. Bounded: at most kPoolBuffers are kept, each
+// no larger than the largest record or reply. Safe from any thread.
+class BufferPool {
+ public:
+  explicit BufferPool(size_t max_size) : max_size_(max_size) {}
+  // A buffer with capacity >= kPooledMin, or an empty one if none is free.
+  std::vector<uint8_t> get() {
+    std::lock_guard lk(mu_);
+    if (free_.empty()) return {};
+    std::vector<uint8_t> b = std::move(free_.back());
+    free_.pop_back();
+    return b;
+  }
+  void put(std::vector<uint8_t>&& b) {
+    if (b.capacity() < kPooledMin || b.capacity() > max_size_) return;
+    b.clear();
+    std::lock_guard lk(mu_);
+    if (free_.size() < kPoolBuffers) free_.push_back(std::move(b));
+  }
+
+ private:
+  const size_t max_size_;
+  std::mutex mu_;
+  std::vector<std::vector<uint8_t>> free_;  // GUARDED_BY(mu_)
+};
 
 auto await_ec(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
@@ -98,9 +134,10 @@ auto log_exception(const char* what) {
 std::pair<Disposition, std::vector<uint8_t>> run_handler(rpc::RpcProgram& program,
                                                          const rpc::CallContext& ctx,
                                                          const std::vector<uint8_t>& rec,
-                                                         size_t args_at) {
+                                                         size_t args_at,
+                                                         std::vector<uint8_t> reply_buf) {
   xdr::XdrDecoder args(rec.data() + args_at, rec.size() - args_at);
-  xdr::XdrEncoder out;
+  xdr::XdrEncoder out(std::move(reply_buf));
   out.reserve_u32();
   rpc::encode_accepted_reply(out, ctx.hdr.xid, rpc::SUCCESS);
   const size_t header_end = out.size();
@@ -183,7 +220,8 @@ class ConnectionIo : public std::enable_shared_from_this<ConnectionIo> {
  private:
   struct OutRecord {
     std::vector<uint8_t> bytes;
-    bool counts;  // answers a client call: releases an in-flight slot when written
+    bool counts;        // answers a client call: releases an in-flight slot when written
+    size_t sent = 0;    // bytes already sent directly by a worker
   };
   struct PendingCall {
     uint64_t seq;
@@ -192,14 +230,19 @@ class ConnectionIo : public std::enable_shared_from_this<ConnectionIo> {
   };
 
   asio::awaitable<void> reader(std::shared_ptr<ConnectionIo> self);
-  asio::awaitable<void> writer(std::shared_ptr<ConnectionIo> self);
+  // Any thread: sends rec at once if the connection is idle, else queues it.
+  void send_or_queue(std::vector<uint8_t> rec, bool counts);
+  // On the strand, with a write in progress (writing_): gathers queued records.
+  void write_queued();
+  void on_written(error_code ec);
+  // Any thread: one answered call; wakes the reader if it waits for a slot.
+  void release_slot_any_thread();
   asio::awaitable<bool> on_record(std::vector<uint8_t> rec);
   asio::awaitable<void> acquire_slot();
   void release_slots(size_t n);
   void dispatch(rpc::RpcProgram* program, rpc::CallHeader hdr, std::vector<uint8_t> rec,
                 size_t args_at);
-  void complete_call(Disposition disp, std::vector<uint8_t> reply);
-  void queue_record(std::vector<uint8_t> rec, bool counts);
+  void complete_call(Disposition disp);
   void on_reply(const std::vector<uint8_t>& rec);
   void finish_call(uint32_t xid, uint64_t seq, Result<std::vector<uint8_t>> r);
 
@@ -210,11 +253,16 @@ class ConnectionIo : public std::enable_shared_from_this<ConnectionIo> {
   std::weak_ptr<Connection> handle_;
   rpc::RecordFramer framer_;
   bool closed_ = false;
-  size_t inflight_ = 0;  // calls accepted whose reply is not yet written
+  std::atomic<size_t> inflight_{0};  // calls accepted whose reply is not yet written
   const size_t max_inflight_;
-  asio::steady_timer slot_signal_;   // reader waits here for an in-flight slot
-  asio::steady_timer write_signal_;  // writer waits here for queued records
-  std::deque<OutRecord> out_queue_;
+  asio::steady_timer slot_signal_;  // reader waits here for an in-flight slot
+  const int fd_;                    // socket_'s descriptor, for workers' direct sends
+  std::mutex write_mu_;
+  bool writing_ = false;            // GUARDED_BY(write_mu_): an async write is in flight
+  bool write_closed_ = false;       // GUARDED_BY(write_mu_): socket_ is (being) closed
+  std::deque<OutRecord> out_queue_;  // GUARDED_BY(write_mu_)
+  std::vector<OutRecord> batch_;     // strand only: the records being written
+  std::vector<asio::const_buffer> bufs_;
   std::unordered_map<uint32_t, PendingCall> pending_;
   uint32_t next_xid_;
   uint64_t next_seq_ = 1;
@@ -241,6 +289,7 @@ class Engine {
   const ServerOptions& opts() const { return opts_; }
   asio::io_context& io() { return io_; }
   asio::thread_pool& pool() { return pool_; }
+  BufferPool& buffers() { return buffers_; }
   ProgramMatch find_program(uint32_t prog, uint32_t vers) const;
   void forget(uint64_t id);
 
@@ -254,6 +303,7 @@ class Engine {
   const std::vector<rpc::RpcProgram*> programs_;
   asio::io_context io_;
   asio::thread_pool pool_;  // declared after io_: joined before io_ dies
+  BufferPool buffers_;
   Strand strand_;           // acceptor, signals, shutdown
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
@@ -314,24 +364,27 @@ ConnectionIo::ConnectionIo(Engine& engine, uint64_t id, tcp::socket socket, Stra
       framer_(engine.opts().max_record),
       max_inflight_(std::max<size_t>(1, engine.opts().max_inflight_per_connection)),
       slot_signal_(strand_),
-      write_signal_(strand_),
+      fd_(socket_.native_handle()),
       next_xid_(std::random_device{}()) {}
 
 void ConnectionIo::start(std::weak_ptr<Connection> handle) {
   handle_ = std::move(handle);
   asio::co_spawn(strand_, reader(shared_from_this()), log_exception("connection reader"));
-  asio::co_spawn(strand_, writer(shared_from_this()), log_exception("connection writer"));
 }
 
 void ConnectionIo::close() {
   if (closed_) return;
   closed_ = true;
   PLOG_DEBUG("connection %llu closed", static_cast<unsigned long long>(id_));
-  error_code ec;
-  socket_.close(ec);
+  {
+    // Under write_mu_: no worker is inside send() on fd_ while it closes.
+    std::lock_guard lk(write_mu_);
+    write_closed_ = true;
+    out_queue_.clear();
+    error_code ec;
+    socket_.close(ec);
+  }
   slot_signal_.cancel();
-  write_signal_.cancel();
-  out_queue_.clear();
   if (auto h = handle_.lock()) h->detach();
   engine_.forget(id_);
   auto pending = std::move(pending_);
@@ -350,6 +403,7 @@ asio::awaitable<void> ConnectionIo::reader(std::shared_ptr<ConnectionIo> self) {
     if (ec) break;
     std::span<const uint8_t> in(buf.data(), n);
     while (!in.empty() && !closed_) {
+      if (!framer_.has_spare()) framer_.give_spare(engine_.buffers().get());
       size_t used = 0;
       rpc::RecordFramer::State st = framer_.feed(in, &used);
       in = in.subspan(used);
@@ -369,33 +423,76 @@ asio::awaitable<void> ConnectionIo::reader(std::shared_ptr<ConnectionIo> self) {
   close();
 }
 
-asio::awaitable<void> ConnectionIo::writer(std::shared_ptr<ConnectionIo> self) {
-  std::vector<OutRecord> batch;
-  std::vector<asio::const_buffer> bufs;
-  while (!closed_) {
-    if (out_queue_.empty()) {
-      error_code ec;
-      write_signal_.expires_at(asio::steady_timer::time_point::max());
-      co_await write_signal_.async_wait(await_ec(ec));
-      continue;
+void ConnectionIo::send_or_queue(std::vector<uint8_t> rec, bool counts) {
+  std::unique_lock lk(write_mu_);
+  if (write_closed_) return;
+  size_t sent = 0;
+  if (!writing_ && out_queue_.empty()) {
+    // Nothing else is being written: one non-blocking send, from this thread.
+    ssize_t n = ::send(fd_, rec.data(), rec.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(rec.size())) {
+      lk.unlock();
+      if (counts) release_slot_any_thread();
+      engine_.buffers().put(std::move(rec));
+      return;
     }
-    batch.clear();
-    bufs.clear();
-    while (!out_queue_.empty() && batch.size() < kMaxWriteBatch) {
-      batch.push_back(std::move(out_queue_.front()));
-      out_queue_.pop_front();
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      lk.unlock();
+      asio::post(strand_, [self = shared_from_this()] { self->close(); });
+      return;
     }
-    for (const OutRecord& r : batch) bufs.push_back(asio::buffer(r.bytes));
-    error_code ec;
-    co_await asio::async_write(socket_, bufs, await_ec(ec));
-    if (ec) {
-      close();
-      co_return;
-    }
-    size_t answered = 0;
-    for (const OutRecord& r : batch) answered += r.counts ? 1 : 0;
-    release_slots(answered);
+    sent = n > 0 ? static_cast<size_t>(n) : 0;
   }
+  out_queue_.push_back(OutRecord{std::move(rec), counts, sent});
+  if (writing_) return;  // the write in progress picks it up
+  writing_ = true;
+  lk.unlock();
+  asio::post(strand_, [self = shared_from_this()] { self->write_queued(); });
+}
+
+void ConnectionIo::write_queued() {
+  std::lock_guard lk(write_mu_);
+  if (write_closed_) return;
+  batch_.clear();
+  bufs_.clear();
+  while (!out_queue_.empty() && batch_.size() < kMaxWriteBatch) {
+    batch_.push_back(std::move(out_queue_.front()));
+    out_queue_.pop_front();
+  }
+  for (const OutRecord& r : batch_) bufs_.push_back(asio::buffer(r.bytes) + r.sent);
+  asio::async_write(socket_, bufs_,
+                    asio::bind_executor(strand_, [self = shared_from_this()](error_code ec, size_t) {
+                      self->on_written(ec);
+                    }));
+}
+
+void ConnectionIo::on_written(error_code ec) {
+  if (ec) {
+    close();
+    return;
+  }
+  size_t answered = 0;
+  for (OutRecord& r : batch_) {
+    answered += r.counts ? 1 : 0;
+    engine_.buffers().put(std::move(r.bytes));
+  }
+  batch_.clear();
+  release_slots(answered);
+  {
+    std::lock_guard lk(write_mu_);
+    if (write_closed_) return;
+    if (out_queue_.empty()) {
+      writing_ = false;
+      return;
+    }
+  }
+  write_queued();
+}
+
+void ConnectionIo::release_slot_any_thread() {
+  // Only a reader that saw the limit reached can be waiting.
+  if (inflight_.fetch_sub(1) == max_inflight_)
+    asio::post(strand_, [self = shared_from_this()] { self->slot_signal_.cancel(); });
 }
 
 // Handles one complete record. Returns false to close the connection.
@@ -436,7 +533,7 @@ asio::awaitable<bool> ConnectionIo::on_record(std::vector<uint8_t> rec) {
       co_return true;
     }
   }
-  queue_record(finish_record(enc), true);
+  send_or_queue(finish_record(enc), true);
   co_return true;
 }
 
@@ -453,7 +550,9 @@ asio::awaitable<void> ConnectionIo::acquire_slot() {
 
 void ConnectionIo::release_slots(size_t n) {
   if (n == 0) return;
-  inflight_ -= std::min(n, inflight_);
+  size_t cur = inflight_.load();
+  while (!inflight_.compare_exchange_weak(cur, cur - std::min(n, cur))) {
+  }
   slot_signal_.cancel();
 }
 
@@ -465,18 +564,22 @@ void ConnectionIo::dispatch(rpc::RpcProgram* program, rpc::CallHeader hdr, std::
   asio::post(engine_.pool(),
              [self = shared_from_this(), program, ctx = std::move(ctx), rec = std::move(rec),
               args_at, work = asio::make_work_guard(engine_.io())]() mutable {
-               auto [disp, reply] = run_handler(*program, ctx, rec, args_at);
-               asio::post(self->strand_, [self, disp = disp, reply = std::move(reply)]() mutable {
-                 self->complete_call(disp, std::move(reply));
-               });
+               BufferPool& buffers = self->engine_.buffers();
+               auto [disp, reply] = run_handler(*program, ctx, rec, args_at, buffers.get());
+               buffers.put(std::move(rec));
+               if (disp == Disposition::kReply) {
+                 self->send_or_queue(std::move(reply), true);
+                 return;
+               }
+               buffers.put(std::move(reply));
+               asio::post(self->strand_, [self, disp = disp] { self->complete_call(disp); });
              });
 }
 
-void ConnectionIo::complete_call(Disposition disp, std::vector<uint8_t> reply) {
+void ConnectionIo::complete_call(Disposition disp) {
   if (closed_) return;
   switch (disp) {
-    case Disposition::kReply:
-      queue_record(std::move(reply), true);
+    case Disposition::kReply:  // sent by the worker
       break;
     case Disposition::kDrop:
       release_slots(1);
@@ -486,12 +589,6 @@ void ConnectionIo::complete_call(Disposition disp, std::vector<uint8_t> reply) {
       close();
       break;
   }
-}
-
-void ConnectionIo::queue_record(std::vector<uint8_t> rec, bool counts) {
-  if (closed_) return;
-  out_queue_.push_back(OutRecord{std::move(rec), counts});
-  write_signal_.cancel();
 }
 
 void ConnectionIo::start_call(std::vector<uint8_t> rec, std::chrono::milliseconds timeout,
@@ -514,7 +611,7 @@ void ConnectionIo::start_call(std::vector<uint8_t> rec, std::chrono::millisecond
     if (!ec) self->finish_call(xid, seq, Result<std::vector<uint8_t>>::error(ETIMEDOUT));
   });
   pending_.emplace(xid, PendingCall{seq, std::move(done), std::move(timer)});
-  queue_record(std::move(rec), false);
+  send_or_queue(std::move(rec), false);
 }
 
 void ConnectionIo::on_reply(const std::vector<uint8_t>& rec) {
@@ -551,6 +648,7 @@ Engine::Engine(ServerOptions opts, std::vector<rpc::RpcProgram*> programs)
     : opts_(std::move(opts)),
       programs_(std::move(programs)),
       pool_(std::max<size_t>(1, opts_.worker_threads)),
+      buffers_(opts_.max_record + 64 * 1024),
       strand_(asio::make_strand(io_)),
       acceptor_(strand_),
       signals_(strand_) {}

@@ -34,14 +34,21 @@ RecordFramer::State RecordFramer::feed(std::span<const uint8_t> in, size_t* cons
         return State::kTooLarge;
       }
       in_fragment_ = true;
+      // Room for the whole fragment at once: one allocation (or the spare)
+      // instead of geometric regrowth that copies a large record repeatedly.
+      size_t whole = record_.size() + frag_left_;
+      if (whole > record_.capacity()) {
+        if (whole > kSpareMin && record_.empty() && spare_.capacity() >= whole) {
+          record_.swap(spare_);
+          record_.clear();
+          spare_ = {};
+        } else {
+          record_.reserve(whole);
+        }
+      }
     }
     // A fragment's bytes (possibly none: zero-length fragments are legal).
     size_t n = std::min<size_t>(frag_left_, in.size() - pos);
-    size_t need = record_.size() + n;
-    if (need > record_.capacity()) {
-      // Grow geometrically, but never reserve past max_record_.
-      record_.reserve(std::min(max_record_, std::max(need, record_.capacity() * 2)));
-    }
     record_.insert(record_.end(), in.data() + pos, in.data() + pos + n);
     pos += n;
     frag_left_ -= static_cast<uint32_t>(n);

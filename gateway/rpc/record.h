@@ -25,6 +25,13 @@ class RecordFramer {
   State feed(std::span<const uint8_t> in, size_t* consumed);
   std::vector<uint8_t> take_record();
 
+  // A recycled buffer the framer may use for the next large record instead
+  // of allocating one (a 1 MiB WRITE would otherwise fault in fresh pages
+  // every time). Records up to kSpareMin bytes never use it.
+  static constexpr size_t kSpareMin = 64 * 1024;
+  bool has_spare() const { return spare_.capacity() != 0; }
+  void give_spare(std::vector<uint8_t> buf) { spare_ = std::move(buf); }
+
   // Writes the record-marking header for a single-fragment record of len
   // bytes at out[0..4).
   static void put_header(uint8_t* out, uint32_t len);
@@ -32,6 +39,7 @@ class RecordFramer {
  private:
   size_t max_record_;
   std::vector<uint8_t> record_;
+  std::vector<uint8_t> spare_;
   uint8_t hdr_[4] = {};
   size_t hdr_have_ = 0;
   uint32_t frag_left_ = 0;
