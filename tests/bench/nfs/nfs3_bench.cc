@@ -82,7 +82,10 @@ class SyncRpc {
     while (!p.done) {
       pollfd pfd{rpc_get_fd(rpc_), static_cast<short>(rpc_which_events(rpc_)), 0};
       int n = poll(&pfd, 1, 1000);
-      if (n < 0 && errno != EINTR) return false;
+      if (n < 0 && errno != EINTR) {
+        fprintf(stderr, "nfs3_bench: %s: poll: %s\n", what, strerror(errno));
+        return false;
+      }
       if (rpc_service(rpc_, n > 0 ? pfd.revents : 0) < 0) {
         fprintf(stderr, "nfs3_bench: %s: %s\n", what, rpc_get_error(rpc_));
         return false;
@@ -106,6 +109,7 @@ class SyncRpc {
     p->done = true;
     if (status == RPC_STATUS_SUCCESS) p->ok = (*p->on_reply)(data);
     else if (status == RPC_STATUS_ERROR && data) p->error = static_cast<const char*>(data);
+    else p->error = status == RPC_STATUS_CANCEL ? "cancelled" : "RPC error";
   }
 
   rpc_context* rpc_;
@@ -134,7 +138,8 @@ class Nfs3Conn {
     });
   }
 
-  // LOOKUP; quiet_noent: a missing name is an expected answer.
+  // LOOKUP; with quiet_noent a missing name is an expected answer: an
+  // empty handle.
   std::optional<Fh3> lookup(const Fh3& dir, const std::string& name, bool quiet_noent = false) {
     LOOKUP3args a{};
     a.what.dir = as_nfs_fh3(dir);
@@ -144,7 +149,10 @@ class Nfs3Conn {
       return rpc_nfs3_lookup_async(rpc_.get(), cb, &a, p);
     }, [&](void* d) {
       auto* r = static_cast<LOOKUP3res*>(d);
-      if (r->status == NFS3ERR_NOENT && quiet_noent) return true;
+      if (r->status == NFS3ERR_NOENT && quiet_noent) {
+        out = Fh3{};  // empty: no such name
+        return true;
+      }
       if (!nfs_ok(r->status, "LOOKUP")) return false;
       out = from_nfs_fh3(r->LOOKUP3res_u.resok.object);
       return true;
