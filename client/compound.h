@@ -86,6 +86,20 @@ struct LayoutgetArgs {
   uint32_t maxcount = 0;
 };
 
+// COPY (RFC 7862 15.2): SAVED_FH is the source, CURRENT_FH the destination.
+struct CopyArgs {
+  Stateid src_stateid;
+  Stateid dst_stateid;
+  uint64_t src_offset = 0;
+  uint64_t dst_offset = 0;
+  uint64_t count = 0;  // 0: to the end of the source
+  bool consecutive = false;
+  bool synchronous = true;
+  // ca_source_server: names of source servers (NL4_NAME); empty for an
+  // intra-server copy.
+  std::vector<std::string> source_servers;
+};
+
 class CompoundBuilder {
  public:
   explicit CompoundBuilder(std::string tag = "", uint32_t minorversion = 1)
@@ -151,6 +165,18 @@ class CompoundBuilder {
                          std::string_view owner);
   CompoundBuilder& locku(uint32_t locktype, uint32_t seqid, const Stateid& s, uint64_t offset,
                          uint64_t length);
+
+  // NFSv4.2 space operations (RFC 7862 15); COPY and CLONE take the source
+  // from SAVED_FH and the destination from CURRENT_FH. compound_space_ops.cc.
+  CompoundBuilder& allocate(const Stateid& s, uint64_t offset, uint64_t length);
+  CompoundBuilder& deallocate(const Stateid& s, uint64_t offset, uint64_t length);
+  CompoundBuilder& seek(const Stateid& s, uint64_t offset, uint32_t what);  // data_content4
+  CompoundBuilder& read_plus(const Stateid& s, uint64_t offset, uint32_t count);
+  CompoundBuilder& copy(const CopyArgs& a);
+  CompoundBuilder& clone(const Stateid& src, const Stateid& dst, uint64_t src_offset,
+                         uint64_t dst_offset, uint64_t count);
+  CompoundBuilder& offload_cancel(const Stateid& s);
+  CompoundBuilder& offload_status(const Stateid& s);
 
   // pNFS.
   CompoundBuilder& layoutget(const LayoutgetArgs& a);

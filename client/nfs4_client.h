@@ -40,7 +40,7 @@ namespace pnfsgw::client {
 struct Nfs4ClientOptions {
   std::string owner = "pnfsgw-client";  // co_ownerid; make unique per test client
   std::string open_owner = "open-owner";
-  uint32_t minorversion = 1;  // 1, or 0 for NFSv4.0
+  uint32_t minorversion = 1;  // 1; 2 for NFSv4.2 (the space ops); 0 for NFSv4.0
   bool auth_sys = true;       // else AUTH_NONE
   uint32_t uid = 0, gid = 0;
   std::vector<uint32_t> gids;
@@ -169,6 +169,18 @@ class Nfs4Client {
                uint64_t length);
   Result<std::vector<uint32_t>> test_stateid(std::span<const Stateid> stateids);
   Status free_stateid(const Stateid& s);
+
+  // ---- NFSv4.2 space operations (RFC 7862; need minorversion 2) ----
+  Status allocate(const Fh& fh, const Stateid& s, uint64_t offset, uint64_t length);
+  Status deallocate(const Fh& fh, const Stateid& s, uint64_t offset, uint64_t length);
+  // what: NFS4_CONTENT_DATA or NFS4_CONTENT_HOLE.
+  Result<SeekRes> seek(const Fh& fh, const Stateid& s, uint64_t offset, uint32_t what);
+  Result<ReadPlusRes> read_plus(const Fh& fh, const Stateid& s, uint64_t offset, uint32_t count);
+  // PUTFH src, SAVEFH, PUTFH dst, COPY (a.src_stateid for src, a.dst_stateid for dst).
+  Result<CopyRes> copy(const Fh& src, const Fh& dst, const CopyArgs& a);
+  // PUTFH src, SAVEFH, PUTFH dst, CLONE; count 0 clones to the end of src.
+  Status clone(const Fh& src, const Stateid& src_stateid, const Fh& dst, const Stateid& dst_stateid,
+               uint64_t src_offset, uint64_t dst_offset, uint64_t count);
 
   // ---- State for tests ----
   uint64_t clientid() const { return clientid_; }

@@ -94,10 +94,14 @@ constexpr OpInfo kOpTable[] = {
     row<TestStateidRes>("TEST_STATEID"),
     row<DestroyClientidRes>("DESTROY_CLIENTID"),
     row<ReclaimCompleteRes>("RECLAIM_COMPLETE"),
-    row<StatusOnlyRes<OP_ALLOCATE>>("ALLOCATE"),
-    row<StatusOnlyRes<OP_DEALLOCATE>>("DEALLOCATE"),
+    row<AllocateRes>("ALLOCATE"),
+    row<CopyRes>("COPY"),
+    row<DeallocateRes>("DEALLOCATE"),
+    row<OffloadCancelRes>("OFFLOAD_CANCEL"),
+    row<OffloadStatusRes>("OFFLOAD_STATUS"),
+    row<ReadPlusRes>("READ_PLUS"),
     row<SeekRes>("SEEK"),
-    row<StatusOnlyRes<OP_CLONE>>("CLONE"),
+    row<CloneRes>("CLONE"),
     row<StatusOnlyRes<OP_ILLEGAL>>("ILLEGAL"),
 };
 }  // namespace
@@ -421,6 +425,48 @@ bool SeekRes::decode(XdrDecoder& dec, uint32_t status) {
   if (status != kOk) return dec.ok();
   eof = dec.boolean();
   offset = dec.u64();
+  return dec.ok();
+}
+
+bool ReadPlusRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status != kOk) return dec.ok();
+  eof = dec.boolean();
+  uint32_t n = dec.array_len(1u << 20, 4);
+  for (uint32_t i = 0; i < n && dec.ok(); i++) {
+    ReadPlusSegment& seg = segments.emplace_back();
+    seg.content = dec.u32();
+    seg.offset = dec.u64();
+    if (seg.content == NFS4_CONTENT_DATA) {
+      seg.data = var(dec, kMaxData);
+      seg.length = seg.data.size();
+    } else if (seg.content == NFS4_CONTENT_HOLE) {
+      seg.length = dec.u64();
+    } else {
+      dec.fail();
+    }
+  }
+  return dec.ok();
+}
+
+bool CopyRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status == kOk) {
+    uint32_t n = dec.array_len(1, 20);
+    if (n == 1) callback_id.emplace().decode(dec);
+    count = dec.u64();
+    committed = dec.u32();
+    fixed(dec, &verf);
+  } else if (status != NFS4ERR_OFFLOAD_NO_REQS) {
+    return dec.ok();
+  }
+  consecutive = dec.boolean();
+  synchronous = dec.boolean();
+  return dec.ok();
+}
+
+bool OffloadStatusRes::decode(XdrDecoder& dec, uint32_t status) {
+  if (status != kOk) return dec.ok();
+  count = dec.u64();
+  if (dec.array_len(1) == 1) complete = dec.u32();
   return dec.ok();
 }
 

@@ -299,6 +299,47 @@ struct SeekRes {
   bool decode(XdrDecoder& dec, uint32_t status);
 };
 
+using AllocateRes = StatusOnlyRes<nfs4::OP_ALLOCATE>;
+using DeallocateRes = StatusOnlyRes<nfs4::OP_DEALLOCATE>;
+using CloneRes = StatusOnlyRes<nfs4::OP_CLONE>;
+using OffloadCancelRes = StatusOnlyRes<nfs4::OP_OFFLOAD_CANCEL>;
+
+// One entry of READ_PLUS's rpr_contents (RFC 7862 15.10): data bytes, or a
+// hole of length bytes that reads as zeroes.
+struct ReadPlusSegment {
+  uint32_t content = nfs4::NFS4_CONTENT_DATA;
+  uint64_t offset = 0;
+  uint64_t length = 0;        // hole length, or data.size()
+  std::vector<uint8_t> data;  // NFS4_CONTENT_DATA only
+};
+
+struct ReadPlusRes {
+  static constexpr uint32_t kOp = nfs4::OP_READ_PLUS;
+  bool eof = false;
+  std::vector<ReadPlusSegment> segments;
+  bool decode(XdrDecoder& dec, uint32_t status);
+};
+
+// COPY4res (RFC 7862 15.2.2): write_response4 and copy_requirements4 on
+// success; only the requirements with NFS4ERR_OFFLOAD_NO_REQS.
+struct CopyRes {
+  static constexpr uint32_t kOp = nfs4::OP_COPY;
+  std::optional<Stateid> callback_id;  // set for an asynchronous copy
+  uint64_t count = 0;
+  uint32_t committed = 0;  // stable_how4
+  Verifier verf{};
+  bool consecutive = false;
+  bool synchronous = false;
+  bool decode(XdrDecoder& dec, uint32_t status);
+};
+
+struct OffloadStatusRes {
+  static constexpr uint32_t kOp = nfs4::OP_OFFLOAD_STATUS;
+  uint64_t count = 0;
+  std::optional<uint32_t> complete;  // osr_complete<1>
+  bool decode(XdrDecoder& dec, uint32_t status);
+};
+
 // One row per operation the client can parse.
 struct OpInfo {
   uint32_t op;

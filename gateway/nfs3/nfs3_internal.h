@@ -47,6 +47,11 @@ struct ProcDesc {
   // Not idempotent: the reply goes through the duplicate request cache, so
   // a retransmit gets it again instead of running the procedure twice.
   bool cache_reply = false;
+  // Nonzero for the procedures that change the export: on a read-only
+  // store the dispatcher answers NFS3ERR_ROFS followed by this many FALSE
+  // words (the failure arm's empty wcc_data / post_op_attr), without
+  // running the procedure.
+  uint8_t rofs_fail_words = 0;
 };
 // Set on the procedures whose second run answers differently or undoes
 // another client's work (as knfsd classes them): SETATTR, WRITE, CREATE,

@@ -19,6 +19,16 @@ struct ProcTable {
     register_names_procs(procs);
     register_readdir_procs(procs);
     register_fs_procs(procs);
+    // The procedures that change the export, with the size of their failure
+    // body in (absent-attribute) words, RFC 1813 3.3: wcc_data is two
+    // booleans; RENAME has two of them; LINK a post_op_attr and a wcc_data.
+    static const std::pair<uint32_t, uint8_t> kModifying[] = {
+        {NFSPROC3_SETATTR, 2}, {NFSPROC3_WRITE, 2},  {NFSPROC3_CREATE, 2},
+        {NFSPROC3_MKDIR, 2},   {NFSPROC3_SYMLINK, 2}, {NFSPROC3_MKNOD, 2},
+        {NFSPROC3_REMOVE, 2},  {NFSPROC3_RMDIR, 2},  {NFSPROC3_RENAME, 4},
+        {NFSPROC3_LINK, 3},
+    };
+    for (auto [proc, words] : kModifying) procs[proc].rofs_fail_words = words;
   }
 };
 
@@ -55,6 +65,12 @@ rpc::Disposition Nfs3Server::handle(const rpc::CallContext& call, xdr::XdrDecode
   Nfs3Ctx ctx{*core_, call, gw::caller_of(call.hdr)};
   PLOG_DEBUG("nfs3: xid %08x %s uid %u", call.hdr.xid, d.name, ctx.caller.uid);
   auto run = [&] {
+    if (d.rofs_fail_words && core_->fs->read_only()) {
+      out.u32(NFS3ERR_ROFS);
+      for (uint8_t i = 0; i < d.rofs_fail_words; i++) out.boolean(false);
+      *stat = rpc::SUCCESS;
+      return rpc::Disposition::kReply;
+    }
     *stat = d.fn(ctx, args, out) ? rpc::SUCCESS : rpc::GARBAGE_ARGS;
     return rpc::Disposition::kReply;
   };

@@ -21,6 +21,12 @@ struct OpTable {
     register_dir_ops(ops);
     register_io_ops(ops);
     register_lock_ops(ops);
+    register_space_ops(ops);
+    // Ops that always change the export (the space ops flag themselves).
+    // OPEN changes it only when it creates or opens for writing: that check
+    // is require_access() refusing write access (helpers.cc).
+    for (uint32_t op : {OP_WRITE, OP_SETATTR, OP_CREATE, OP_REMOVE, OP_RENAME, OP_LINK})
+      ops[op].flags |= kModifies;
     // Known ops without a handler answer NOTSUPP (docs/conformance.md).
     static const std::pair<uint32_t, const char*> kNotSupp[] = {
         {OP_DELEGPURGE, "DELEGPURGE"},
@@ -90,6 +96,7 @@ nfsstat4 admit(const CompoundCtx& ctx, const OpDesc& d, uint32_t op, size_t i, u
     }
   }
   if ((d.flags & kNeedFh) && !ctx.cfh.valid()) return NFS4ERR_NOFILEHANDLE;
+  if ((d.flags & kModifies) && ctx.core.fs->read_only()) return NFS4ERR_ROFS;
   return NFS4_OK;
 }
 
@@ -195,6 +202,7 @@ rpc::Disposition Nfs4Server::handle_compound(const rpc::CallContext& call, xdr::
       break;
     }
     const OpDesc* d = op <= kMaxOp && table.ops[op].name ? &table.ops[op] : nullptr;
+    const size_t resop_off = out.size();
     out.u32(d ? op : OP_ILLEGAL);
     size_t op_status_off = out.reserve_u32();
     ctx.op_body = out.size();
@@ -203,7 +211,11 @@ rpc::Disposition Nfs4Server::handle_compound(const rpc::CallContext& call, xdr::
       status = NFS4ERR_OP_ILLEGAL;
     } else if (ctx.session && i >= ctx.session->fore.maxoperations) {
       status = NFS4ERR_TOO_MANY_OPS;
-    } else if ((status = admit(ctx, *d, op, i, nops)) == NFS4_OK) {
+    } else if ((status = admit(ctx, *d, op, i, nops)) == NFS4ERR_OP_ILLEGAL) {
+      // Not an op of this minor version: its result is ILLEGAL4res, since
+      // that version's nfs_resop4 has no arm for it (RFC 8881 18.54).
+      out.patch_u32(resop_off, OP_ILLEGAL);
+    } else if (status == NFS4_OK) {
       status = d->fn ? d->fn(ctx, dec, out) : NFS4ERR_NOTSUPP;
       if (status == NFS4_OK && !dec.ok()) {
         out.truncate(ctx.op_body);
@@ -221,6 +233,9 @@ rpc::Disposition Nfs4Server::handle_compound(const rpc::CallContext& call, xdr::
       out.truncate(ctx.op_body);
       status = NFS4ERR_REP_TOO_BIG;
     }
+    // SETATTR4res carries attrsset whatever the status (RFC 8881 18.30.2),
+    // also when the loop refused the op or dropped the handler's output.
+    if (op == OP_SETATTR && status != NFS4_OK && out.size() == ctx.op_body) out.u32(0);
     out.patch_u32(op_status_off, status);
     if (status != NFS4_OK) {
       PLOG_DEBUG("op %s -> %u", d ? d->name : "ILLEGAL", status);

@@ -78,6 +78,7 @@ enum OpFlags : uint32_t {
   kMinor0Only = 1u << 2,    // NFSv4.0 only (NFS4ERR_NOTSUPP in 4.1+)
   kMinor1 = 1u << 3,        // NFSv4.1 and later
   kMinor2 = 1u << 4,        // NFSv4.2 and later
+  kModifies = 1u << 5,      // changes the export: NFS4ERR_ROFS on a read-only store
 };
 
 struct OpDesc {
@@ -92,6 +93,7 @@ void register_fh_ops(OpDesc* table);
 void register_dir_ops(OpDesc* table);
 void register_io_ops(OpDesc* table);
 void register_lock_ops(OpDesc* table);
+void register_space_ops(OpDesc* table);
 constexpr uint32_t kMaxOp = OP_REMOVEXATTR;
 
 // Helpers shared by handlers (helpers.cc).

@@ -72,6 +72,10 @@ nfsstat4 check_name(std::string_view name) {
   return NFS4_OK;
 }
 
+namespace {
+constexpr uint32_t kWriteAccess = ACCESS4_MODIFY | ACCESS4_EXTEND | ACCESS4_DELETE | ACCESS4_XAWRITE;
+}  // namespace
+
 uint32_t allowed_access(const CompoundCtx& ctx, const backend::Attr& a, uint32_t mask) {
   const bool dir = a.type == backend::FileType::kDirectory;
   const uint32_t bits = gw::allowed_bits(ctx.caller, a);
@@ -80,10 +84,15 @@ uint32_t allowed_access(const CompoundCtx& ctx, const backend::Attr& a, uint32_t
   if (bits & gw::kMayWrite)
     ok |= ACCESS4_MODIFY | ACCESS4_EXTEND | ACCESS4_XAWRITE | (dir ? ACCESS4_DELETE : 0);
   if (bits & gw::kMayExec) ok |= dir ? ACCESS4_LOOKUP : ACCESS4_EXECUTE;
+  // Nothing is writable on a read-only store, whatever the mode bits say.
+  if (ctx.core.fs->read_only()) ok &= ~kWriteAccess;
   return ok & mask;
 }
 
 nfsstat4 require_access(const CompoundCtx& ctx, const backend::Attr& a, uint32_t mask) {
+  // OPEN with create or for writing lands here (the COMPOUND loop turns
+  // away the ops that always modify): NFS4ERR_ROFS, not ACCESS.
+  if ((mask & kWriteAccess) && ctx.core.fs->read_only()) return NFS4ERR_ROFS;
   return allowed_access(ctx, a, mask) == mask ? NFS4_OK : NFS4ERR_ACCESS;
 }
 
