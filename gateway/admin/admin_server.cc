@@ -77,10 +77,15 @@ class AdminServer::Loop {
     while (true) {
       fds.clear();
       fds.push_back({s_->wake_fd_, POLLIN, 0});
-      fds.push_back({s_->listen_fd_, POLLIN, 0});
+      // At the connection limit new clients wait in the listen backlog until
+      // a connection ends (idle ones end after idle_timeout).
+      const bool room = conns_.size() < s_->opts_.max_connections;
+      fds.push_back({s_->listen_fd_, static_cast<short>(room ? POLLIN : 0), 0});
       for (auto& c : conns_) {
         short ev = 0;
-        if (!c->peer_done && !c->closing) ev |= POLLIN;
+        // Read only while no reply is pending: one request at a time per
+        // connection keeps both buffers bounded.
+        if (!c->peer_done && !c->closing && c->out.empty()) ev |= POLLIN;
         if (!c->out.empty()) ev |= POLLOUT;
         fds.push_back({c->fd, ev, 0});
       }
@@ -110,7 +115,7 @@ class AdminServer::Loop {
   void touch(Conn& c) { c.deadline = Clock::now() + s_->opts_.idle_timeout; }
 
   void accept_all() {
-    while (true) {
+    while (conns_.size() < s_->opts_.max_connections) {
       int fd = accept4(s_->listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR) continue;
@@ -122,11 +127,6 @@ class AdminServer::Loop {
       auto c = std::make_unique<Conn>();
       c->fd = fd;
       touch(*c);
-      if (conns_.size() >= s_->opts_.max_connections) {
-        // Tell the client why instead of leaving it waiting.
-        reply(*c, AdminReply{EBUSY, "too many admin connections; try again"});
-        c->closing = true;
-      }
       conns_.push_back(std::move(c));
     }
   }
@@ -147,8 +147,14 @@ class AdminServer::Loop {
       c.out.clear();
       return;
     }
-    if ((revents & (POLLIN | POLLHUP)) && !c.peer_done && !c.closing) read_some(c);
-    if (!c.out.empty() && (revents & (POLLOUT | POLLHUP))) write_some(c);
+    if ((revents & (POLLIN | POLLHUP)) && !c.peer_done && !c.closing && c.out.empty()) {
+      read_some(c);
+    }
+    if (!c.out.empty() && (revents & (POLLOUT | POLLHUP))) {
+      write_some(c);
+      // The reply is out: requests that arrived meanwhile are next.
+      if (c.out.empty()) handle_input(c);
+    }
   }
 
   void read_some(Conn& c) {
@@ -171,9 +177,14 @@ class AdminServer::Loop {
       }
       break;
     }
+    handle_input(c);
+  }
+
+  // Answers the buffered requests (one while no reply is pending).
+  void handle_input(Conn& c) {
     handle_frames(c);
     // A partial frame the peer will never finish.
-    if (c.peer_done && !c.in.empty() && !c.closing) {
+    if (c.peer_done && !c.in.empty() && !c.closing && c.out.empty()) {
       reply(c, AdminReply{EPROTO, "truncated request"});
       c.closing = true;
     }
@@ -181,7 +192,7 @@ class AdminServer::Loop {
 
   void handle_frames(Conn& c) {
     std::string payload;
-    while (!c.closing) {
+    while (!c.closing && c.out.empty()) {
       FrameStatus fs = take_frame(&c.in, kMaxRequest, &payload);
       if (fs == FrameStatus::kNeedMore) return;
       if (fs == FrameStatus::kTooBig) {
