@@ -25,7 +25,8 @@ class SpaceErrorsTest : public SpaceTest {
 TEST_F(SpaceErrorsTest, SpaceOpsAreIllegalInMinorVersionOne) {
   Fh fh = make_file(root_, "v41", "data");
   // client_ is an NFSv4.1 client. An op its minor version does not have is
-  // answered by ILLEGAL4res (RFC 8881 18.54; RFC 7862 1.4).
+  // answered by ILLEGAL4res (RFC 8881 18.54): that version has no result
+  // arm for it.
   const uint32_t v42_ops[] = {OP_ALLOCATE,       OP_COPY,        OP_COPY_NOTIFY, OP_DEALLOCATE,
                               OP_IO_ADVISE,      OP_LAYOUTERROR, OP_LAYOUTSTATS, OP_OFFLOAD_CANCEL,
                               OP_OFFLOAD_STATUS, OP_READ_PLUS,   OP_SEEK,        OP_WRITE_SAME,

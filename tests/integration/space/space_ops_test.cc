@@ -63,6 +63,27 @@ TEST_F(AllocateTest, WorksWithTheAnonymousStateidForAWriter) {
   EXPECT_EQ(attrs(fh).size, 8 * kKiB);
 }
 
+TEST_F(AllocateTest, InOneCompoundWithOpenAndGetattrUsesTheCurrentStateid) {
+  // As a kernel client sends it: the GETATTR after ALLOCATE sees the new size.
+  OpenArgs open;
+  open.share_access = OPEN4_SHARE_ACCESS_BOTH;
+  open.owner = "compound-owner";
+  open.create = true;
+  open.attrs.mode = 0644;
+  open.name = "alloc-compound";
+  CompoundBuilder b;
+  b.putfh(root_)
+      .open(open)
+      .allocate(Stateid::current(), 0, 256 * kKiB)
+      .getattr(Bitmap4{FATTR4_SIZE});
+  auto r = c42_->compound(b);
+  ASSERT_TRUE(r) << err_name(r.err());
+  ASSERT_EQ(r->status(), NFS4_OK);
+  auto a = r->get<GetattrRes>(4);
+  ASSERT_TRUE(a) << err_name(a.err());
+  EXPECT_EQ(a->attrs.size, 256 * kKiB);
+}
+
 // ---- DEALLOCATE ----
 
 TEST_F(DeallocateTest, PunchesAHoleThatReadsAsZeroesAndKeepsTheSize) {
