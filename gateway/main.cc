@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "backend/hostdir/hostdir_fs.h"
 #include "common/log.h"
 #include "gateway/admin/admin_client.h"
 #include "gateway/admin/admin_server.h"
+#include "gateway/export_open.h"
 #include "gateway/mount/server.h"
 #include "gateway/net/server.h"
 #include "gateway/nfs3/server.h"
@@ -26,8 +26,15 @@ constexpr char kUsage[] =
     "usage: pnfsgw serve [options]\n"
     "       pnfsgw admin [--data DIR | --socket PATH] COMMAND ...  (see pnfsgw admin --help)\n"
     "  --listen HOST:PORT   address to serve on (default 127.0.0.1:2049; port 0 = any)\n"
-    "  --data DIR           data directory, created if missing (default ./pnfsgw-data);\n"
-    "                       DIR/export is served as the export root '/'\n"
+    "       pnfsgw fsck DIR [--device PATH]   check a store's metadata (exit 0 clean, 1 problems)\n"
+    "  --data DIR           data directory, created if missing (default ./pnfsgw-data)\n"
+    "  --backend store|hostdir\n"
+    "                       store (default): the extent store, DIR/device + DIR/meta;\n"
+    "                       hostdir: the host directory DIR/export\n"
+    "  --device PATH        the store's device: a file (created sparse) or block device\n"
+    "                       (default DIR/device)\n"
+    "  --device-size SIZE   size of a new device file, e.g. 64G (default 16G)\n"
+    "  --dax                map the device (libpmem loads/stores) instead of pread/pwrite\n"
     "  --lease SECONDS      NFSv4 lease time (default 90)\n"
     "  --grace SECONDS      grace period after a restart (default: the lease time)\n"
     "  --threads N          worker threads (default 4)\n"
@@ -67,6 +74,7 @@ int serve(int argc, char** argv) {
   long grace = -1;
   bool rpcbind = false;
   std::string admin_socket;
+  pnfsgw::ExportConfig ec;
   for (int i = 0; i < argc; i++) {
     std::string a = argv[i];
     auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
@@ -88,6 +96,20 @@ int serve(int argc, char** argv) {
     } else if (a == "--threads") {
       if (!parse_uint(value(), 256, &v) || v < 1) return usage_error("%s: 1..256", a.c_str());
       threads = v;
+    } else if (a == "--backend") {
+      const char* s = value();
+      if (!s || (strcmp(s, "store") != 0 && strcmp(s, "hostdir") != 0))
+        return usage_error("%s wants store or hostdir", a.c_str());
+      ec.backend = s;
+    } else if (a == "--device") {
+      const char* s = value();
+      if (!s || !*s) return usage_error("%s needs a value", a.c_str());
+      ec.device = s;
+    } else if (a == "--device-size") {
+      if (!pnfsgw::parse_size(value(), &ec.device_size) || ec.device_size < (1u << 20))
+        return usage_error("%s wants a size of at least 1M, e.g. 16G", a.c_str());
+    } else if (a == "--dax") {
+      ec.dax = true;
     } else if (a == "--admin-socket") {
       const char* s = value();
       if (!s || !*s) return usage_error("%s needs a value", a.c_str());
@@ -111,9 +133,8 @@ int serve(int argc, char** argv) {
   std::string host = listen.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
 
-  std::string export_dir = data + "/export";
   std::string state_dir = data + "/state";
-  if (!make_dir(data) || !make_dir(export_dir) || !make_dir(state_dir)) {
+  if (!make_dir(data) || !make_dir(state_dir)) {
     fprintf(stderr, "pnfsgw: cannot create data directory %s: %s\n", data.c_str(), strerror(errno));
     return 1;
   }
@@ -123,11 +144,14 @@ int serve(int argc, char** argv) {
             fhc.err() == EINVAL ? "wrong size (expected 32 bytes)" : strerror(fhc.err()));
     return 1;
   }
-  auto fs = pnfsgw::backend::open_hostdir_fs(export_dir);
-  if (!fs) {
-    fprintf(stderr, "pnfsgw: cannot export %s: %s\n", export_dir.c_str(), strerror(fs.err()));
+  ec.data_dir = data;
+  std::string why;
+  auto exported = pnfsgw::open_export(ec, &why);
+  if (!exported) {
+    fprintf(stderr, "pnfsgw: %s\n", why.c_str());
     return 1;
   }
+  pnfsgw::backend::Filesystem* fs = exported.value()->fs();
   pnfsgw::nfs4::Nfs4Options o;
   o.lease = std::chrono::seconds(lease);
   o.grace = std::chrono::seconds(grace >= 0 ? static_cast<unsigned long>(grace) : lease);
@@ -136,17 +160,17 @@ int serve(int argc, char** argv) {
   // UNSTABLE writes and COMMIT agree across versions (RFC 1813 3.3.7).
   std::random_device rd;
   for (auto& b : o.write_verifier) b = static_cast<uint8_t>(rd());
-  pnfsgw::nfs4::Nfs4Server nfs(o, fs->get(), fhc->get());
+  pnfsgw::nfs4::Nfs4Server nfs(o, fs, fhc->get());
   pnfsgw::nfs3::Nfs3Options o3;
   o3.export_id = o.export_id;
   o3.max_read = o.max_read;
   o3.max_write = o.max_write;
   o3.write_verifier = o.write_verifier;
-  pnfsgw::nfs3::Nfs3Server nfs3(o3, fs->get(), fhc->get());
-  pnfsgw::mount::MountServer mountd({o.export_id}, fs->get(), fhc->get());
+  pnfsgw::nfs3::Nfs3Server nfs3(o3, fs, fhc->get());
+  pnfsgw::mount::MountServer mountd({o.export_id}, fs, fhc->get());
 
   // The admin socket (gateway/admin) serves the same Filesystem.
-  pnfsgw::admin::AdminServer admin(fs->get(),
+  pnfsgw::admin::AdminServer admin(fs,
                                    {admin_socket.empty() ? data + "/admin.sock" : admin_socket});
   if (auto st = admin.start(); !st) {
     fprintf(stderr, "pnfsgw: cannot create admin socket %s: %s\n", admin.socket_path().c_str(),
@@ -172,7 +196,7 @@ int serve(int argc, char** argv) {
     if (!st) PLOG_WARN("rpcbind registration failed: %s", strerror(st.err()));
   }
   printf("pnfsgw: listening on %s:%u\n", host.c_str(), server.port());
-  printf("pnfsgw: exporting %s as /\n", export_dir.c_str());
+  printf("pnfsgw: exporting %s as /\n", exported.value()->describe().c_str());
   fflush(stdout);
   server.run(/*handle_signals=*/true);
   pmap.unregister_all();
@@ -190,6 +214,11 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   if (cmd == "serve") return serve(argc - 2, argv + 2);
+  if (cmd == "fsck") {
+    if (argc != 3 && !(argc == 5 && strcmp(argv[3], "--device") == 0))
+      return usage_error("fsck wants DIR [--device PATH]%s", "");
+    return pnfsgw::run_fsck(argv[2], argc == 5 ? argv[4] : "");
+  }
   if (cmd == "admin") return pnfsgw::admin::admin_main(argc - 2, argv + 2);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     fputs(kUsage, stdout);

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tests/support/server_process.h"
 
@@ -13,7 +14,9 @@ namespace pnfsgw::test {
 class PnfsgwServer {
  public:
   // binary: the pnfsgw executable (tests pass their PNFSGW_BINARY).
-  explicit PnfsgwServer(std::string binary);
+  // extra_args go to `pnfsgw serve` (e.g. {"--backend", "hostdir"} for tests
+  // that check what clients did by looking at export_dir() on the host).
+  explicit PnfsgwServer(std::string binary, std::vector<std::string> extra_args = {});
   PnfsgwServer(const PnfsgwServer&) = delete;
   PnfsgwServer& operator=(const PnfsgwServer&) = delete;
 
@@ -28,13 +31,14 @@ class PnfsgwServer {
   const std::string& data_dir() const { return data_dir_; }
   // A directory beside the data dir for a test's local files (removed too).
   const std::string& scratch_dir() const { return work_dir_.path(); }
-  // The host directory served as the NFS root "/".
+  // The host directory served as the NFS root "/" (with --backend hostdir).
   std::string export_dir() const { return data_dir_ + "/export"; }
   std::string log_tail(size_t max_bytes = 4000) const { return process_.log_tail(max_bytes); }
 
  private:
   TempDir work_dir_;  // declared first so it outlives the process
   std::string data_dir_;
+  std::vector<std::string> extra_args_;
   ServerProcess process_;
 };
 

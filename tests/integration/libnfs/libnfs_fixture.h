@@ -42,7 +42,11 @@ class LibnfsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const char* env = getenv("PNFSGW_BINARY");
-    server_ = std::make_unique<PnfsgwServer>(env && *env ? env : PNFSGW_BINARY);
+    // These tests check the client's effects on the host files, so they
+    // serve a host directory; the store is covered by the client, space,
+    // admin and kernel-client tests.
+    server_ = std::make_unique<PnfsgwServer>(env && *env ? env : PNFSGW_BINARY,
+                                             std::vector<std::string>{"--backend", "hostdir"});
     std::string err;
     ASSERT_TRUE(server_->start(&err)) << err;
   }
