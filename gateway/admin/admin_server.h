@@ -3,11 +3,14 @@
 // command per request frame (admin_protocol.h) and gets its reply.
 //
 // One dedicated thread runs a poll() loop over the listening socket and up
-// to max_connections clients, so the NFS worker threads never wait for an
-// admin client. Commands run on that thread, one at a time, against the
-// Filesystem the NFS server uses. A client that sends an oversized frame
-// gets an error reply and is disconnected; one that makes no progress for
-// idle_timeout is disconnected; a malformed request gets an error reply.
+// to max_connections clients (more wait in the listen backlog), so the NFS
+// worker threads never wait for an admin client. Commands run on that
+// thread, one at a time, against the Filesystem the NFS server uses; a
+// connection's next request is read only once its previous reply has left,
+// so buffers stay bounded (64 KiB in, one reply out). A client that sends an
+// oversized frame gets an error reply and is disconnected; one that makes no
+// progress for idle_timeout is disconnected; a malformed request gets an
+// error reply and the connection stays usable.
 //
 // Socket file: created in a private (0700) temporary directory, made 0600,
 // then renamed into place, so it is never reachable with looser
