@@ -15,6 +15,13 @@ bool FaultDevice::failing(uint64_t off, uint64_t len, bool is_write) const {
   return false;
 }
 
+bool FaultDevice::powered() {
+  if (!power_left_) return true;
+  if (*power_left_ == 0) return false;
+  --*power_left_;
+  return true;
+}
+
 FaultDevice::Block& FaultDevice::dirty_block(uint64_t index) {
   auto it = overlay_.find(index);
   if (it != overlay_.end()) return it->second;
@@ -52,7 +59,7 @@ Status FaultDevice::read(uint64_t off, std::span<uint8_t> buf) {
 Status FaultDevice::write(uint64_t off, std::span<const uint8_t> buf) {
   if (Status st = check_range(off, buf.size()); !st) return st;
   std::lock_guard lk(mu_);
-  if (failing(off, buf.size(), true)) return Status::error(EIO);
+  if (failing(off, buf.size(), true) || !powered()) return Status::error(EIO);
   ++writes_;
   uint64_t pos = off, end = off + buf.size();
   while (pos < end) {
@@ -66,6 +73,7 @@ Status FaultDevice::write(uint64_t off, std::span<const uint8_t> buf) {
 
 Status FaultDevice::flush() {
   std::lock_guard lk(mu_);
+  if (!powered()) return Status::error(EIO);
   ++flushes_;
   for (const auto& [index, b] : overlay_) persist_block(index, b);
   overlay_.clear();
@@ -75,6 +83,7 @@ Status FaultDevice::flush() {
 Status FaultDevice::flush_range(uint64_t off, uint64_t len) {
   if (Status st = check_range(off, len); !st) return st;
   std::lock_guard lk(mu_);
+  if (!powered()) return Status::error(EIO);
   ++flushes_;
   if (len == 0) return Status::ok();
   auto it = overlay_.lower_bound(off / kBlockSize);
@@ -96,6 +105,17 @@ void FaultDevice::crash(std::optional<uint64_t> torn_seed) {
     }
   }
   overlay_.clear();
+  power_left_.reset();
+}
+
+void FaultDevice::power_cut_after(uint64_t n) {
+  std::lock_guard lk(mu_);
+  power_left_ = n;
+}
+
+bool FaultDevice::power_cut() const {
+  std::lock_guard lk(mu_);
+  return power_left_ == 0u;
 }
 
 void FaultDevice::fail_range(uint64_t off, uint64_t len, bool fail_writes) {

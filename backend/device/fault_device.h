@@ -9,6 +9,10 @@
 //    the subset depends only on the seed and the set of dirty blocks.
 //  - fail_range() makes reads (and, if asked, writes) touching the range fail
 //    with EIO until clear_fail().
+//  - power_cut_after(n): the next n write()/flush()/flush_range() calls
+//    succeed; then the power is gone: power_cut() turns true and every later
+//    write or flush fails with EIO and changes nothing (reads still work, so
+//    the code running at the cut sees its own writes). crash() restores power.
 // Safe from any thread (one mutex).
 #pragma once
 #include <cstdint>
@@ -33,7 +37,11 @@ class FaultDevice final : public Device {
 
   // Drops every unflushed block; with torn_seed, each unflushed block
   // survives with probability 1/2, chosen by a generator seeded with it.
+  // Also restores power after a power_cut_after().
   void crash(std::optional<uint64_t> torn_seed = std::nullopt);
+  // Cuts the power after n more successful writes and flushes (n = 0: now).
+  void power_cut_after(uint64_t n);
+  bool power_cut() const;
   void fail_range(uint64_t off, uint64_t len, bool fail_writes = false);
   void clear_fail();
 
@@ -48,6 +56,7 @@ class FaultDevice final : public Device {
   };
   using Block = std::vector<uint8_t>;
   bool failing(uint64_t off, uint64_t len, bool is_write) const;  // needs mu_
+  bool powered();  // needs mu_; uses up one call of the power-cut budget
   Block& dirty_block(uint64_t index);                             // needs mu_
   void persist_block(uint64_t index, const Block& b);             // needs mu_
 
@@ -57,6 +66,7 @@ class FaultDevice final : public Device {
   std::vector<FailRange> fail_;        // GUARDED_BY(mu_)
   uint64_t writes_ = 0;                // GUARDED_BY(mu_)
   uint64_t flushes_ = 0;               // GUARDED_BY(mu_)
+  std::optional<uint64_t> power_left_;  // GUARDED_BY(mu_); calls before the cut
 };
 
 }  // namespace pnfsgw::backend::device

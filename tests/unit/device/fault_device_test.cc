@@ -112,5 +112,56 @@ TEST(FaultDevice, PartialLastBlockWorks) {
   EXPECT_EQ(read_all(dev, kBlockSize + 50, 50), filled(50, 4));
 }
 
+TEST(FaultDevice, PowerCutFailsWritesAndFlushesAfterTheBudget) {
+  FaultDevice dev(kSize);
+  dev.power_cut_after(2);
+  EXPECT_FALSE(dev.power_cut());
+  ASSERT_TRUE(dev.write(0, filled(kBlockSize, 1)));
+  EXPECT_FALSE(dev.power_cut());
+  ASSERT_TRUE(dev.flush());
+  EXPECT_TRUE(dev.power_cut());  // the budget is used up: the power is gone
+  EXPECT_EQ(dev.write(kBlockSize, filled(kBlockSize, 2)).err(), EIO);
+  EXPECT_EQ(dev.flush().err(), EIO);
+  EXPECT_EQ(dev.flush_range(0, kBlockSize).err(), EIO);
+  EXPECT_EQ(read_all(dev, 0, kBlockSize), filled(kBlockSize, 1));  // reads still work
+  EXPECT_EQ(read_all(dev, kBlockSize, kBlockSize), filled(kBlockSize, 0));  // nothing changed
+  EXPECT_EQ(dev.writes(), 1u);
+  EXPECT_EQ(dev.flushes(), 1u);
+}
+
+TEST(FaultDevice, PowerCutLosesWritesBeforeItUnlessFlushed) {
+  FaultDevice dev(kSize);
+  ASSERT_TRUE(dev.write(0, filled(kBlockSize, 1)));
+  ASSERT_TRUE(dev.flush());
+  dev.power_cut_after(1);
+  ASSERT_TRUE(dev.write(0, filled(kBlockSize, 2)));  // accepted into the cache
+  EXPECT_EQ(dev.flush().err(), EIO);                  // the cut came first
+  dev.crash();
+  EXPECT_EQ(read_all(dev, 0, kBlockSize), filled(kBlockSize, 1));
+}
+
+TEST(FaultDevice, PowerCutAfterZeroIsImmediateAndCrashRestoresPower) {
+  FaultDevice dev(kSize);
+  dev.power_cut_after(0);
+  EXPECT_TRUE(dev.power_cut());
+  EXPECT_EQ(dev.write(0, filled(10, 1)).err(), EIO);
+  dev.crash(7);
+  EXPECT_FALSE(dev.power_cut());
+  ASSERT_TRUE(dev.write(0, filled(10, 3)));
+  ASSERT_TRUE(dev.flush());
+  EXPECT_EQ(read_all(dev, 0, 10), filled(10, 3));
+}
+
+TEST(FaultDevice, RejectedAndInjectedFailuresDoNotUseThePowerCutBudget) {
+  FaultDevice dev(kSize);
+  dev.fail_range(0, kBlockSize, true);
+  dev.power_cut_after(1);
+  EXPECT_EQ(dev.write(0, filled(10, 1)).err(), EIO);      // injected media error
+  EXPECT_EQ(dev.write(kSize, filled(10, 1)).err(), EINVAL);  // outside the device
+  EXPECT_FALSE(dev.power_cut());
+  ASSERT_TRUE(dev.write(kBlockSize, filled(10, 1)));
+  EXPECT_TRUE(dev.power_cut());
+}
+
 }  // namespace
 }  // namespace pnfsgw::backend::device
