@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <vector>
 
 #include "backend/store/phys_range.h"
@@ -52,6 +53,31 @@ class PinTable {
     return pin_with([&] { return std::move(ranges); });
   }
 
+  // Fences: while a fence on `key` (an inode) lives, fenced(key) is true
+  // inside pin_with(). Writers that overwrite blocks in place without the
+  // store lock check it there, so a change that must see no such writer
+  // (clone: the source's blocks become shared) fences the inode, waits for
+  // the pins already taken, and knows no new one appears.
+  class Fence {
+   public:
+    Fence(PinTable* t, uint64_t key) : table_(t), key_(key) {
+      std::lock_guard lk(t->mu_);
+      t->fences_.insert(key);
+    }
+    ~Fence() {
+      std::lock_guard lk(table_->mu_);
+      table_->fences_.erase(table_->fences_.find(key_));
+    }
+    Fence(const Fence&) = delete;
+    Fence& operator=(const Fence&) = delete;
+
+   private:
+    PinTable* table_;
+    uint64_t key_;
+  };
+  // Only from inside a pin_with() callback (the table's lock is held).
+  bool fenced_locked(uint64_t key) const { return fences_.count(key) != 0; }
+
   bool overlaps(const PhysRange& r) const {
     std::lock_guard lk(mu_);
     return overlaps_locked(r);
@@ -89,6 +115,7 @@ class PinTable {
   std::condition_variable cv_;
   std::map<uint64_t, std::vector<PhysRange>> pins_;  // GUARDED_BY(mu_)
   uint64_t next_id_ = 1;                             // GUARDED_BY(mu_)
+  std::multiset<uint64_t> fences_;                   // GUARDED_BY(mu_)
 };
 
 }  // namespace pnfsgw::store

@@ -70,10 +70,12 @@ Result<InodeRec> StoreFs::get_inode(const Txn& t, backend::InodeId ino) {
     PLOG_ERROR("store: inode %llu record is damaged", static_cast<unsigned long long>(ino));
     return Result<InodeRec>::error(EIO);
   }
+  fold_times(ino, *r);
   return std::move(*r);
 }
 
 Status StoreFs::put_inode(Tx& t, backend::InodeId ino, const InodeRec& r) {
+  if (r.folded_bumps > 0) t.retire_bumps.push_back({ino, r.folded_bumps});
   return t.w.put(db_->inode, ino_key(ino), encode_inode(r));
 }
 

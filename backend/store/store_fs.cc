@@ -114,7 +114,15 @@ StoreFs::StoreFs(backend::device::Device* dev, ExtentBreaker* breaker, const Sto
   }
 }
 
-StoreFs::~StoreFs() = default;
+StoreFs::~StoreFs() {
+  // A clean shutdown keeps the times of in-place overwrites.
+  std::vector<uint64_t> dirty;
+  {
+    std::lock_guard lk(times_mu_);
+    for (const auto& [ino, d] : dirty_times_) dirty.push_back(ino);
+  }
+  for (uint64_t ino : dirty) (void)persist_times(ino);
+}
 
 Result<std::unique_ptr<StoreFs>> StoreFs::open(backend::device::Device* dev, ExtentBreaker* breaker,
                                                const StoreOptions& opt) {
@@ -189,8 +197,12 @@ Status StoreFs::load() {
   if (!st) return st;
   bad_count_ = bad;
   free_blocks_ = alloc_.free_blocks();
+  auto boot = t.get(db_->meta, "boot");
+  boot_ = (boot ? decode_u64(boot.value()).value_or(0) : 0) + 1;
   rt.value().reset();
   if (opt_.inspect_only) return Status::ok();
+  if (Status b = mutate([&](Tx& tx) { return tx.w.put(db_->meta, "boot", encode_u64(boot_)); }); !b)
+    return b;
   // Recovery: no layout or pin survives a restart, so quarantine is released.
   std::vector<PhysRange> q;
   {
@@ -249,6 +261,15 @@ Status StoreFs::mutate(const std::function<Status(Tx&)>& fn, const BreakToken* t
     }
     free_blocks_ = alloc_.free_blocks();
     quarantined = std::move(t.quarantined);
+    if (!t.retire_bumps.empty()) {
+      std::lock_guard tl(times_mu_);
+      for (auto [ino, n] : t.retire_bumps) {
+        auto it = dirty_times_.find(ino);
+        if (it == dirty_times_.end()) continue;
+        it->second.bumps -= std::min(n, it->second.bumps);
+        if (it->second.bumps == 0) dirty_times_.erase(it);
+      }
+    }
   }
   if (!quarantined.empty()) {
     if (tok) {
@@ -326,7 +347,7 @@ Attr StoreFs::to_attr(InodeId ino, const InodeRec& r) const {
   a.atime = r.atime;
   a.mtime = r.mtime;
   a.ctime = r.ctime;
-  a.change = r.change;
+  a.change = (boot_ << 40) + r.change;
   return a;
 }
 

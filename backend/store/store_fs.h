@@ -34,6 +34,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "backend/device/device.h"
@@ -179,6 +180,18 @@ class StoreFs final : public backend::Filesystem {
   Status drain_released(Tx& t);
   std::string describe_owners(const backend::kv::Txn& t, PhysRange r);
 
+  // --- overwrites in place without a transaction (store_fast.cc)
+  // Writes data in place when every block it touches is written data,
+  // private and healthy and the file does not grow: a break, a pin, device
+  // writes, and the new mtime/change kept in memory (dirty_times_) until the
+  // next commit of the inode or fsync. nullopt: take the full path.
+  std::optional<Status> write_in_place(backend::InodeId ino, uint64_t off,
+                                       std::span<const uint8_t> data);
+  // Folds dirty_times_ into r (get_inode does it for every reader).
+  void fold_times(backend::InodeId ino, InodeRec& r);
+  // Commits the inode if in-place overwrites left times in memory.
+  Status persist_times(backend::InodeId ino);
+
   // --- change framework (store_fs.cc)
   // Runs fn in a write transaction under mu_ and commits it; a failed commit
   // turns the store read-only. fn may return EAGAIN to ask for a re-plan.
@@ -259,6 +272,16 @@ class StoreFs final : public backend::Filesystem {
   std::vector<PhysRange> released_;  // GUARDED_BY(released_mu_): quarantine the breaker let go
   std::atomic<bool> read_only_{false};
   std::atomic<uint64_t> bad_count_{0};  // records in the bad db (reads skip the check at 0)
+  // Opens of this store so far (meta "boot"), the high bits of every change
+  // attribute: bumps of in-place overwrites lost in a crash can never make
+  // a change attribute repeat.
+  uint64_t boot_ = 0;
+  struct DirtyTimes {
+    backend::Timespec mtime;
+    uint64_t bumps = 0;
+  };
+  std::mutex times_mu_;
+  std::unordered_map<uint64_t, DirtyTimes> dirty_times_;  // GUARDED_BY(times_mu_)
   PinTable pins_;
 };
 

@@ -106,6 +106,10 @@ Result<size_t> StoreFs::write(InodeId ino, uint64_t offset, std::span<const uint
     if (!a) return Result<size_t>::error(a.err());
     return size_t{0};
   }
+  if (auto fast = write_in_place(ino, offset, data)) {
+    if (!*fast) return Result<size_t>::error(fast->err());
+    return data.size();
+  }
   uint64_t end = offset + data.size();
   Status st = broken_change(
       [&](uint64_t* file, uint64_t* off, uint64_t* len, BreakKind* kind) {
@@ -328,8 +332,10 @@ Status StoreFs::truncate_locked(Tx& t, const BreakToken* tok, InodeId ino, Inode
 Status StoreFs::fsync(InodeId ino, bool) {
   auto a = getattr(ino);
   if (!a) return a.status();
-  // Every metadata commit is already synced; the data written in place is not.
-  return dev_->flush();
+  // Every metadata commit is already synced; the data written in place is
+  // not, nor the times of in-place overwrites (data first).
+  if (Status st = dev_->flush(); !st) return st;
+  return persist_times(ino);
 }
 
 void StoreFs::media_error(uint64_t dev_off, uint64_t len) {

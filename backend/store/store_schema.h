@@ -37,6 +37,9 @@ struct InodeRec {
   uint64_t parent = 0;       // directories: the containing directory
   uint64_t next_cookie = 0;  // directories: next readdir cookie to hand out
   std::string target;        // symlinks: the target
+  // Not stored: change bumps of in-place overwrites folded in from memory by
+  // StoreFs::get_inode(), retired once this record is committed.
+  uint64_t folded_bumps = 0;
 };
 std::string encode_inode(const InodeRec& r);
 std::optional<InodeRec> decode_inode(std::string_view v);

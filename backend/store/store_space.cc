@@ -237,6 +237,9 @@ Status StoreFs::two_file_change(InodeId src, uint64_t s_off, uint64_t s_len, Ino
     BreakToken b = breaker_->break_range(std::max(src, dst), src <= dst ? d_off : s_off,
                                          src <= dst ? d_len : s_len,
                                          src <= dst ? BreakKind::kUnmap : BreakKind::kWrite);
+    // Overwrites in place of either file (store_fast.cc) stop here until
+    // the change is committed; the change waits for those in flight.
+    PinTable::Fence f1(&pins_, src), f2(&pins_, dst);
     const BreakToken* stok = src <= dst ? &a : &b;
     const BreakToken* dtok = src <= dst ? &b : &a;
     Status st = mutate([&](Tx& t) { return fn(t, stok, dtok); }, dtok);
@@ -275,6 +278,9 @@ Status StoreFs::clone_locked(Tx& t, const BreakToken* stok, const BreakToken* dt
   uint64_t sb = s_off / kBlockSize, db = d_off / kBlockSize;
   auto q = map_query(t.w, src, sb, nb);
   if (!q) return q.status();
+  std::vector<PhysRange> src_blocks;
+  for (const Extent& e : q.value()) src_blocks.push_back({e.pblk, e.len});
+  pins_.wait_unpinned(src_blocks);  // no overwrite in place may land once shared
   std::vector<Extent> with;
   for (const Extent& e : q.value()) {
     if (Status s = adjust_refs(t, {e.pblk, e.len}, +1); !s) return s;

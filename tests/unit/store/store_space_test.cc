@@ -417,3 +417,49 @@ TEST_F(StoreTest, RandomOperationsMatchAByteModel) {
 
 }  // namespace
 }  // namespace pnfsgw::store::test
+
+namespace pnfsgw::store::test {
+namespace {
+
+TEST_F(StoreTest, OverwriteInPlaceBumpsChangeAndMtimeWithoutACommitAndKeepsThemOnFsync) {
+  InodeId f = mkfile("f");
+  put(f, 0, pattern(4 * B, 'o'));
+  auto a0 = fs_->getattr(f).value();
+  uint64_t free0 = fs_->statfs().value().bytes_free;
+  put(f, 100, "in place");
+  auto a1 = fs_->getattr(f).value();
+  EXPECT_GT(a1.change, a0.change);
+  EXPECT_EQ(fs_->statfs().value().bytes_free, free0);  // no new blocks
+  EXPECT_EQ(get(f, 100, 8), "in place");
+  ASSERT_TRUE(fs_->fsync(f, false));
+  reopen();  // a new boot: every change attribute moves on, never back
+  auto a2 = fs_->getattr(f).value();
+  EXPECT_GT(a2.change, a1.change);
+  EXPECT_EQ(a2.mtime, a1.mtime);
+  EXPECT_EQ(get(f, 100, 8), "in place");
+}
+
+TEST_F(StoreTest, OverwritesInPlaceNeverReachAFileThatClonedTheBlocks) {
+  InodeId src = mkfile("src");
+  put(src, 0, pattern(B, 'a'));
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (char c = 'b'; !stop; c = c == 'y' ? 'b' : c + 1) {
+      std::string d(B, c);
+      (void)fs_->write(src, 0, std::span(reinterpret_cast<const uint8_t*>(d.data()), d.size()));
+    }
+  });
+  for (int i = 0; i < 20; i++) {
+    InodeId dst = mkfile("dst" + std::to_string(i));
+    ASSERT_TRUE(fs_->clone_range(src, 0, dst, 0, B));
+    std::string first = get(dst, 0, B);
+    EXPECT_EQ(first, std::string(B, first[0])) << "a clone saw a torn block";
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_EQ(get(dst, 0, B), first) << "a write to the source reached clone " << i;
+  }
+  stop = true;
+  writer.join();
+}
+
+}  // namespace
+}  // namespace pnfsgw::store::test
