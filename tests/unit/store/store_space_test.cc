@@ -1,6 +1,7 @@
 // StoreFs: fallocate modes, clone/dedupe/copy, seek, the break each
 // operation asks for, quarantine, pins, media errors, and a randomized run
 // against a byte model.
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -459,6 +460,53 @@ TEST_F(StoreTest, OverwritesInPlaceNeverReachAFileThatClonedTheBlocks) {
   }
   stop = true;
   writer.join();
+}
+
+}  // namespace
+}  // namespace pnfsgw::store::test
+
+namespace pnfsgw::store::test {
+namespace {
+
+TEST_F(StoreTest, SpaceOpsOnSharedExtentsLeaveTheOtherFileAlone) {
+  InodeId a = mkfile("a");
+  std::string data = pattern(8 * B, 's');
+  put(a, 0, data);
+  struct Op {
+    const char* name;
+    std::function<Status(InodeId)> run;
+    std::function<void(std::string&)> model;
+  };
+  std::vector<Op> ops = {
+      {"punch", [&](InodeId f) { return fs_->punch_hole(f, B + 7, 2 * B); },
+       [](std::string& m) { m.replace(B + 7, 2 * B, 2 * B, '\0'); }},
+      {"zero", [&](InodeId f) { return fs_->zero_range(f, 100, B); },
+       [](std::string& m) { m.replace(100, B, B, '\0'); }},
+      {"insert", [&](InodeId f) { return fs_->insert_range(f, 2 * B, B); },
+       [](std::string& m) { m.insert(2 * B, B, '\0'); }},
+      {"collapse", [&](InodeId f) { return fs_->collapse_range(f, B, 2 * B); },
+       [](std::string& m) { m.erase(B, 2 * B); }},
+      {"truncate", [&](InodeId f) {
+         backend::SetAttr sa;
+         sa.size = 3 * B + 5;
+         return fs_->setattr(f, sa).status();
+       },
+       [](std::string& m) { m.resize(3 * B + 5); }},
+      {"write", [&](InodeId f) { return fs_->write(f, B - 2, std::span(reinterpret_cast<const uint8_t*>("xyzw"), 4)).status(); },
+       [](std::string& m) { m.replace(B - 2, 4, "xyzw"); }},
+  };
+  int n = 0;
+  for (const Op& op : ops) {
+    InodeId b = mkfile("b" + std::to_string(n++));
+    ASSERT_TRUE(fs_->clone_range(a, 0, b, 0, 8 * B)) << op.name;
+    ASSERT_TRUE(op.run(b)) << op.name;
+    std::string want = data;
+    op.model(want);
+    EXPECT_EQ(all(b), want) << op.name;
+    EXPECT_EQ(all(a), data) << op.name << " changed the source";
+    auto problems = fs_->check().value();
+    EXPECT_TRUE(problems.empty()) << op.name << ": " << problems[0].what;
+  }
 }
 
 }  // namespace
