@@ -34,7 +34,13 @@ std::span<const uint8_t> bytes_of(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-class AdminIntegration : public ::testing::Test {
+// Each test runs on every backend `pnfsgw serve` offers.
+struct Backend {
+  const char* name;
+  std::vector<std::string> serve_args;
+};
+
+class AdminIntegration : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
     std::string err;
@@ -115,12 +121,12 @@ class AdminIntegration : public ::testing::Test {
 
   std::string sock_path() const { return server_.data_dir() + "/admin.sock"; }
 
-  PnfsgwServer server_{PNFSGW_BINARY};
+  PnfsgwServer server_{PNFSGW_BINARY, GetParam().serve_args};
   std::unique_ptr<Nfs4Client> client_;
   Fh root_;
 };
 
-TEST_F(AdminIntegration, InsertRangeShiftsTheDataNfsClientsRead) {
+TEST_P(AdminIntegration, InsertRangeShiftsTheDataNfsClientsRead) {
   auto dir = client_->mkdir(root_, "dir");
   ASSERT_TRUE(dir);
   const std::string data = random_bytes(4 * kBlock, 1);
@@ -135,7 +141,7 @@ TEST_F(AdminIntegration, InsertRangeShiftsTheDataNfsClientsRead) {
   EXPECT_NE(nfs_change(f), change_before) << "the change attribute must move";
 }
 
-TEST_F(AdminIntegration, CollapseRangeRemovesTheRangeAndShiftsTheRestDown) {
+TEST_P(AdminIntegration, CollapseRangeRemovesTheRangeAndShiftsTheRestDown) {
   const std::string data = random_bytes(5 * kBlock + 100, 2);
   Fh f = nfs_file(root_, "f", data);
   admin_ok({"fallocate", "--collapse-range", "f", "4096", "8K"});
@@ -144,7 +150,7 @@ TEST_F(AdminIntegration, CollapseRangeRemovesTheRangeAndShiftsTheRestDown) {
   EXPECT_TRUE(nfs_read(f) == want) << "NFS READ after collapse-range differs";
 }
 
-TEST_F(AdminIntegration, InsertThenCollapseRestoresTheFile) {
+TEST_P(AdminIntegration, InsertThenCollapseRestoresTheFile) {
   const std::string data = random_bytes(64 * kBlock, 3);
   Fh f = nfs_file(root_, "f", data);
   admin_ok({"fallocate", "--insert-range", "/f", "16K", "1M"});
@@ -153,7 +159,7 @@ TEST_F(AdminIntegration, InsertThenCollapseRestoresTheFile) {
   EXPECT_TRUE(nfs_read(f) == data);
 }
 
-TEST_F(AdminIntegration, PunchHoleAndZeroRangeZeroTheDataAndKeepTheSize) {
+TEST_P(AdminIntegration, PunchHoleAndZeroRangeZeroTheDataAndKeepTheSize) {
   const std::string data = random_bytes(4 * kBlock, 4);
   Fh f = nfs_file(root_, "f", data);
   admin_ok({"fallocate", "--punch-hole", "/f", "4K", "4K"});
@@ -166,7 +172,7 @@ TEST_F(AdminIntegration, PunchHoleAndZeroRangeZeroTheDataAndKeepTheSize) {
   EXPECT_EQ(nfs_size(f), data.size());
 }
 
-TEST_F(AdminIntegration, AllocateExtendsTheFileWithZeroes) {
+TEST_P(AdminIntegration, AllocateExtendsTheFileWithZeroes) {
   const std::string data = random_bytes(1000, 5);
   Fh f = nfs_file(root_, "f", data);
   admin_ok({"fallocate", "--allocate", "/f", "0", "64K"});
@@ -174,7 +180,7 @@ TEST_F(AdminIntegration, AllocateExtendsTheFileWithZeroes) {
   EXPECT_TRUE(nfs_read(f) == data + std::string(64 * 1024 - 1000, '\0'));
 }
 
-TEST_F(AdminIntegration, CopyCopiesBytesBetweenFiles) {
+TEST_P(AdminIntegration, CopyCopiesBytesBetweenFiles) {
   const std::string a = random_bytes(3 * kBlock, 6);
   Fh fa = nfs_file(root_, "a", a);
   Fh fb = nfs_file(root_, "b", std::string(kBlock, 'b'));
@@ -185,7 +191,7 @@ TEST_F(AdminIntegration, CopyCopiesBytesBetweenFiles) {
   EXPECT_TRUE(nfs_read(fa) == a);
 }
 
-TEST_F(AdminIntegration, CloneSharesTheBytesOrSaysTheBackendCannot) {
+TEST_P(AdminIntegration, CloneSharesTheBytesOrSaysTheBackendCannot) {
   const std::string a = random_bytes(2 * kBlock, 7);
   nfs_file(root_, "a", a);
   Fh fb = nfs_file(root_, "b", std::string(2 * kBlock, 'b'));
@@ -199,7 +205,7 @@ TEST_F(AdminIntegration, CloneSharesTheBytesOrSaysTheBackendCannot) {
   EXPECT_TRUE(nfs_read(fb) == a.substr(kBlock) + std::string(kBlock, 'b'));
 }
 
-TEST_F(AdminIntegration, QueriesDescribeTheFile) {
+TEST_P(AdminIntegration, QueriesDescribeTheFile) {
   Fh f = nfs_file(root_, "f", random_bytes(3 * kBlock, 8));
   CommandResult r = admin({"stat", "/f"});
   ASSERT_EQ(r.status, 0) << r.errors;
@@ -218,7 +224,7 @@ TEST_F(AdminIntegration, QueriesDescribeTheFile) {
   (void)f;
 }
 
-TEST_F(AdminIntegration, UsageErrorsExitTwoAndNameTheProblem) {
+TEST_P(AdminIntegration, UsageErrorsExitTwoAndNameTheProblem) {
   CommandResult r = admin({"frobnicate", "/f"});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.errors.rfind("pnfsgw admin: unknown command 'frobnicate'\n", 0), 0u) << r.errors;
@@ -233,7 +239,7 @@ TEST_F(AdminIntegration, UsageErrorsExitTwoAndNameTheProblem) {
   EXPECT_EQ(r.errors.rfind("pnfsgw admin: /a/../b: '..' is not allowed in a path", 0), 0u);
 }
 
-TEST_F(AdminIntegration, AMissingOrWrongFileIsNamed) {
+TEST_P(AdminIntegration, AMissingOrWrongFileIsNamed) {
   CommandResult r = admin({"fallocate", "--insert-range", "/nope", "0", "4K"});
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.errors, "pnfsgw admin: /nope: No such file or directory\n");
@@ -247,7 +253,7 @@ TEST_F(AdminIntegration, AMissingOrWrongFileIsNamed) {
   EXPECT_EQ(r.errors, "pnfsgw admin: /f/x: 'f' is not a directory\n");
 }
 
-TEST_F(AdminIntegration, TheSocketIsPrivateAndGoesAwayWithTheServer) {
+TEST_P(AdminIntegration, TheSocketIsPrivateAndGoesAwayWithTheServer) {
   struct stat st;
   ASSERT_EQ(lstat(sock_path().c_str(), &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
@@ -262,7 +268,7 @@ TEST_F(AdminIntegration, TheSocketIsPrivateAndGoesAwayWithTheServer) {
       << r.errors;
 }
 
-TEST_F(AdminIntegration, AStaleSocketFromACrashIsReplacedAtStart) {
+TEST_P(AdminIntegration, AStaleSocketFromACrashIsReplacedAtStart) {
   client_->shutdown();
   client_.reset();
   ASSERT_EQ(server_.stop(), 0);
@@ -280,7 +286,7 @@ TEST_F(AdminIntegration, AStaleSocketFromACrashIsReplacedAtStart) {
   EXPECT_EQ(admin({"status"}).status, 0);
 }
 
-TEST_F(AdminIntegration, AStuckAdminClientDoesNotHoldUpNfs) {
+TEST_P(AdminIntegration, AStuckAdminClientDoesNotHoldUpNfs) {
   const std::string data = random_bytes(kBlock, 9);
   Fh f = nfs_file(root_, "f", data);
   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -296,6 +302,13 @@ TEST_F(AdminIntegration, AStuckAdminClientDoesNotHoldUpNfs) {
   EXPECT_EQ(admin({"status"}).status, 0);
   close(fd);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, AdminIntegration,
+                         ::testing::Values(Backend{"store", {}},
+                                           Backend{"hostdir", {"--backend", "hostdir"}}),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return std::string(info.param.name);
+                         });
 
 TEST(AdminSocketOption, ServeAndAdminAgreeOnAnotherSocketPath) {
   TempDir dir("pnfsgw-admin");
