@@ -1,21 +1,26 @@
 // The RPC-over-TCP server (server.h), on Boost.Asio with C++20 coroutines.
 //
-// Threads: opts.io_threads run the io_context; opts.worker_threads run
-// RpcProgram::handle(). Each connection has one strand; its reader coroutine,
-// its timers and most of its state live on that strand. The write side is the
-// exception: a worker sends its reply itself, straight from its thread, when
-// nothing else is being written on the connection (one non-blocking send(),
-// no hop back to the I/O thread); otherwise the reply joins a queue that the
-// strand drains with gathered writes. The queue, the "a write is in
-// progress" flag and the socket's closing are guarded by write_mu_.
+// Threads: opts.io_threads + opts.worker_threads threads run one io_context.
+// Each connection has one strand; its reader coroutine, its timers and most
+// of its state live on that strand. A call's RpcProgram::handle() runs off
+// the strand, as a task deferred to the io_context: the thread that read the
+// call picks it up as soon as the reader has gone back to waiting, so a call
+// costs no hand-off to another thread, while other threads keep serving the
+// other connections (and further calls on this one run concurrently).
+//
+// The write side: the handler's thread sends its reply itself when nothing
+// else is being written on the connection (one non-blocking send()),
+// otherwise the reply joins a queue that the strand drains with gathered
+// writes. The queue, the "a write is in progress" flag and the socket's
+// closing are guarded by write_mu_.
 //
 // Large buffers (1 MiB READ replies and WRITE records) are recycled through
 // a small pool rather than freed: a fresh one costs a page fault per 4 KiB.
 //
 // Shutdown goes through one place: Engine::do_stop() on the server strand
-// closes the acceptor and every connection. Each worker task holds io_context
-// work until its reply has been posted, so io_context::run() returns only when
-// all connections are gone and all in-flight handlers have finished.
+// closes the acceptor and every connection. Handler tasks are io_context
+// work, so io_context::run() returns only when all connections are gone and
+// all in-flight handlers have finished.
 //
 // Lifetimes: the RpcConnection handed to programs (Connection) holds no Asio
 // object, only a pointer to its ConnectionIo that close() clears, so sessions
@@ -31,7 +36,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/defer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/write.hpp>
@@ -85,7 +90,8 @@ class BufferPool {
   }
   void put(std::vector<uint8_t>&& b) {
     if (b.capacity() < kPooledMin || b.capacity() > max_size_) return;
-    b.clear();
+    // Not cleared: its bytes are scratch the next encoder overwrites, so it
+    // is not zeroed again (XdrEncoder(std::vector) keeps them).
     std::lock_guard lk(mu_);
     if (free_.size() < kPoolBuffers) free_.push_back(std::move(b));
   }
@@ -98,11 +104,19 @@ class BufferPool {
 
 auto await_ec(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
+// A record to send: the first len bytes of buf (buf may be longer: a
+// recycled buffer keeps its scratch bytes so it is not zeroed again).
+struct WireRecord {
+  std::vector<uint8_t> buf;
+  size_t len = 0;
+};
+
 // Fills in the record mark reserved at the front of enc.
-std::vector<uint8_t> finish_record(xdr::XdrEncoder& enc) {
-  std::vector<uint8_t> rec = enc.take();
-  rpc::RecordFramer::put_header(rec.data(), static_cast<uint32_t>(rec.size() - 4));
-  return rec;
+WireRecord finish_record(xdr::XdrEncoder& enc) {
+  WireRecord r;
+  r.buf = enc.take_scratch(&r.len);
+  rpc::RecordFramer::put_header(r.buf.data(), static_cast<uint32_t>(r.len - 4));
+  return r;
 }
 
 // Runs a completion callback; a throwing callback must not take down an I/O
@@ -131,7 +145,7 @@ auto log_exception(const char* what) {
 }
 
 // Runs a program's handler on a worker thread and builds the reply record.
-std::pair<Disposition, std::vector<uint8_t>> run_handler(rpc::RpcProgram& program,
+std::pair<Disposition, WireRecord> run_handler(rpc::RpcProgram& program,
                                                          const rpc::CallContext& ctx,
                                                          const std::vector<uint8_t>& rec,
                                                          size_t args_at,
@@ -219,9 +233,9 @@ class ConnectionIo : public std::enable_shared_from_this<ConnectionIo> {
 
  private:
   struct OutRecord {
-    std::vector<uint8_t> bytes;
-    bool counts;        // answers a client call: releases an in-flight slot when written
-    size_t sent = 0;    // bytes already sent directly by a worker
+    WireRecord rec;
+    bool counts;      // answers a client call: releases an in-flight slot when written
+    size_t sent = 0;  // bytes already sent directly by a handler's thread
   };
   struct PendingCall {
     uint64_t seq;
@@ -231,7 +245,7 @@ class ConnectionIo : public std::enable_shared_from_this<ConnectionIo> {
 
   asio::awaitable<void> reader(std::shared_ptr<ConnectionIo> self);
   // Any thread: sends rec at once if the connection is idle, else queues it.
-  void send_or_queue(std::vector<uint8_t> rec, bool counts);
+  void send_or_queue(WireRecord rec, bool counts);
   // On the strand, with a write in progress (writing_): gathers queued records.
   void write_queued();
   void on_written(error_code ec);
@@ -288,7 +302,6 @@ class Engine {
 
   const ServerOptions& opts() const { return opts_; }
   asio::io_context& io() { return io_; }
-  asio::thread_pool& pool() { return pool_; }
   BufferPool& buffers() { return buffers_; }
   ProgramMatch find_program(uint32_t prog, uint32_t vers) const;
   void forget(uint64_t id);
@@ -302,7 +315,6 @@ class Engine {
   const ServerOptions opts_;
   const std::vector<rpc::RpcProgram*> programs_;
   asio::io_context io_;
-  asio::thread_pool pool_;  // declared after io_: joined before io_ dies
   BufferPool buffers_;
   Strand strand_;           // acceptor, signals, shutdown
   tcp::acceptor acceptor_;
@@ -423,17 +435,17 @@ asio::awaitable<void> ConnectionIo::reader(std::shared_ptr<ConnectionIo> self) {
   close();
 }
 
-void ConnectionIo::send_or_queue(std::vector<uint8_t> rec, bool counts) {
+void ConnectionIo::send_or_queue(WireRecord rec, bool counts) {
   std::unique_lock lk(write_mu_);
   if (write_closed_) return;
   size_t sent = 0;
   if (!writing_ && out_queue_.empty()) {
     // Nothing else is being written: one non-blocking send, from this thread.
-    ssize_t n = ::send(fd_, rec.data(), rec.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n == static_cast<ssize_t>(rec.size())) {
+    ssize_t n = ::send(fd_, rec.buf.data(), rec.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(rec.len)) {
       lk.unlock();
       if (counts) release_slot_any_thread();
-      engine_.buffers().put(std::move(rec));
+      engine_.buffers().put(std::move(rec.buf));
       return;
     }
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -459,7 +471,8 @@ void ConnectionIo::write_queued() {
     batch_.push_back(std::move(out_queue_.front()));
     out_queue_.pop_front();
   }
-  for (const OutRecord& r : batch_) bufs_.push_back(asio::buffer(r.bytes) + r.sent);
+  for (const OutRecord& r : batch_)
+    bufs_.push_back(asio::buffer(r.rec.buf.data(), r.rec.len) + r.sent);
   asio::async_write(socket_, bufs_,
                     asio::bind_executor(strand_, [self = shared_from_this()](error_code ec, size_t) {
                       self->on_written(ec);
@@ -474,7 +487,7 @@ void ConnectionIo::on_written(error_code ec) {
   size_t answered = 0;
   for (OutRecord& r : batch_) {
     answered += r.counts ? 1 : 0;
-    engine_.buffers().put(std::move(r.bytes));
+    engine_.buffers().put(std::move(r.rec.buf));
   }
   batch_.clear();
   release_slots(answered);
@@ -559,11 +572,12 @@ void ConnectionIo::release_slots(size_t n) {
 void ConnectionIo::dispatch(rpc::RpcProgram* program, rpc::CallHeader hdr, std::vector<uint8_t> rec,
                             size_t args_at) {
   rpc::CallContext ctx{std::move(hdr), handle_.lock()};
-  // The task owns the record (the handler's decoder views it) and holds
-  // io_context work until its reply is posted back.
-  asio::post(engine_.pool(),
+  // The task owns the record (the handler's decoder views it). defer (not
+  // post): it goes on this thread's private queue, run right after the
+  // reader yields, instead of waking another thread.
+  asio::defer(engine_.io(),
              [self = shared_from_this(), program, ctx = std::move(ctx), rec = std::move(rec),
-              args_at, work = asio::make_work_guard(engine_.io())]() mutable {
+              args_at]() mutable {
                BufferPool& buffers = self->engine_.buffers();
                auto [disp, reply] = run_handler(*program, ctx, rec, args_at, buffers.get());
                buffers.put(std::move(rec));
@@ -571,7 +585,7 @@ void ConnectionIo::dispatch(rpc::RpcProgram* program, rpc::CallHeader hdr, std::
                  self->send_or_queue(std::move(reply), true);
                  return;
                }
-               buffers.put(std::move(reply));
+               buffers.put(std::move(reply.buf));
                asio::post(self->strand_, [self, disp = disp] { self->complete_call(disp); });
              });
 }
@@ -611,7 +625,8 @@ void ConnectionIo::start_call(std::vector<uint8_t> rec, std::chrono::millisecond
     if (!ec) self->finish_call(xid, seq, Result<std::vector<uint8_t>>::error(ETIMEDOUT));
   });
   pending_.emplace(xid, PendingCall{seq, std::move(done), std::move(timer)});
-  send_or_queue(std::move(rec), false);
+  size_t len = rec.size();
+  send_or_queue(WireRecord{std::move(rec), len}, false);
 }
 
 void ConnectionIo::on_reply(const std::vector<uint8_t>& rec) {
@@ -647,7 +662,6 @@ void ConnectionIo::finish_call(uint32_t xid, uint64_t seq, Result<std::vector<ui
 Engine::Engine(ServerOptions opts, std::vector<rpc::RpcProgram*> programs)
     : opts_(std::move(opts)),
       programs_(std::move(programs)),
-      pool_(std::max<size_t>(1, opts_.worker_threads)),
       buffers_(opts_.max_record + 64 * 1024),
       strand_(asio::make_strand(io_)),
       acceptor_(strand_),
@@ -704,10 +718,10 @@ void Engine::run(bool handle_signals) {
   }
   if (acceptor_.is_open()) asio::co_spawn(strand_, accept_loop(), log_exception("acceptor"));
   std::vector<std::thread> threads;
-  for (size_t i = 1; i < opts_.io_threads; ++i) threads.emplace_back([this] { run_io(); });
+  const size_t nthreads = std::max<size_t>(1, opts_.io_threads) + opts_.worker_threads;
+  for (size_t i = 1; i < nthreads; ++i) threads.emplace_back([this] { run_io(); });
   run_io();
   for (std::thread& t : threads) t.join();
-  pool_.join();
   PLOG_INFO("server stopped");
   // Last statement: the destructor may run as soon as running_ is false.
   std::lock_guard lk(run_mu_);

@@ -16,6 +16,8 @@ namespace pnfsgw::net {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 2049;  // 0 = ephemeral
+  // The server runs io_threads + worker_threads threads, which all read
+  // sockets and run handlers (a call runs on the thread that read it).
   size_t io_threads = 1;
   size_t worker_threads = 4;
   size_t max_record = 4u << 20;  // bytes; larger records close the connection

@@ -43,7 +43,7 @@ bool proc_read(Nfs3Ctx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
   const size_t count_off = enc.reserve_u32();
   const size_t eof_off = enc.reserve_u32();
   const size_t len_off = enc.reserve_u32();
-  const size_t data_off = enc.append_space(count);
+  const size_t data_off = enc.append_uninitialized(count);  // not zeroed: read fills it
   bool eof = false;
   auto n = ctx.core.fs->read(ino, offset, std::span<uint8_t>(enc.data() + data_off, count), &eof);
   if (auto after = attr_of(ctx, ino)) attr = after;
@@ -56,6 +56,7 @@ bool proc_read(Nfs3Ctx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
     return true;
   }
   enc.truncate(data_off + xdr::pad4(*n));
+  enc.zero_pad(data_off, *n);
   enc.patch_u32(st_off, NFS3_OK);
   enc.patch_u32(count_off, static_cast<uint32_t>(*n));
   enc.patch_u32(eof_off, eof ? 1 : 0);

@@ -307,7 +307,9 @@ nfsstat4 op_read(CompoundCtx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
   }
   size_t eof_off = enc.reserve_u32();
   size_t len_off = enc.reserve_u32();
-  size_t data_off = enc.append_space(count);
+  // The data goes straight into the reply buffer, which is not zeroed
+  // first; only the XDR padding after the bytes read is.
+  size_t data_off = enc.append_uninitialized(count);
   bool eof = false;
   auto n = ctx.core.fs->read(ctx.cfh.ino, offset, std::span<uint8_t>(enc.data() + data_off, count), &eof);
   if (!n) {
@@ -315,6 +317,7 @@ nfsstat4 op_read(CompoundCtx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
     return errno_to_nfs(n.err());
   }
   enc.truncate(data_off + xdr::pad4(*n));
+  enc.zero_pad(data_off, *n);
   enc.patch_u32(eof_off, eof ? 1 : 0);
   enc.patch_u32(len_off, static_cast<uint32_t>(*n));
   return NFS4_OK;

@@ -66,20 +66,15 @@ void XdrDecoder::skip(size_t n) {
   if (need(n)) p_ += n;
 }
 
-void XdrEncoder::u32(uint32_t v) {
-  uint8_t b[4] = {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
-  buf_.insert(buf_.end(), b, b + 4);
-}
-
 void XdrEncoder::u64(uint64_t v) {
   u32(static_cast<uint32_t>(v >> 32));
   u32(static_cast<uint32_t>(v));
 }
 
 void XdrEncoder::fixed_opaque(const void* data, size_t n) {
-  const uint8_t* d = static_cast<const uint8_t*>(data);
-  buf_.insert(buf_.end(), d, d + n);
-  buf_.resize(buf_.size() + (pad4(n) - n), 0);
+  uint8_t* p = grow(pad4(n));
+  if (n) std::memcpy(p, data, n);
+  std::memset(p + n, 0, pad4(n) - n);
 }
 
 void XdrEncoder::var_opaque(const void* data, size_t n) {
@@ -88,8 +83,8 @@ void XdrEncoder::var_opaque(const void* data, size_t n) {
 }
 
 size_t XdrEncoder::reserve_u32() {
-  size_t off = buf_.size();
-  buf_.resize(off + 4, 0);
+  size_t off = len_;
+  std::memset(grow(4), 0, 4);
   return off;
 }
 
@@ -101,8 +96,14 @@ void XdrEncoder::patch_u32(size_t offset, uint32_t v) {
 }
 
 size_t XdrEncoder::append_space(size_t n) {
-  size_t off = buf_.size();
-  buf_.resize(off + pad4(n), 0);
+  size_t off = len_;
+  std::memset(grow(pad4(n)), 0, pad4(n));
+  return off;
+}
+
+size_t XdrEncoder::append_uninitialized(size_t n) {
+  size_t off = len_;
+  grow(pad4(n));
   return off;
 }
 

@@ -9,6 +9,7 @@
 // XdrEncoder appends to an owned, growable buffer. Not thread-safe; one
 // instance per request.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -18,6 +19,8 @@
 #include <vector>
 
 namespace pnfsgw::xdr {
+
+inline size_t pad4(size_t n) { return (n + 3) & ~size_t{3}; }
 
 class XdrDecoder {
  public:
@@ -55,9 +58,17 @@ class XdrDecoder {
 class XdrEncoder {
  public:
   XdrEncoder() { buf_.reserve(256); }
-  explicit XdrEncoder(std::vector<uint8_t> reuse) : buf_(std::move(reuse)) { buf_.clear(); }
+  // Encodes into scratch's memory (a recycled buffer). Its old bytes are
+  // overwritten as the encoder grows into them, so memory that was already
+  // written once is not zeroed again (a 1 MiB READ reply is not memset).
+  explicit XdrEncoder(std::vector<uint8_t> scratch) : buf_(std::move(scratch)) {
+    if (buf_.capacity() == 0) buf_.reserve(256);
+  }
 
-  void u32(uint32_t v);
+  void u32(uint32_t v) {
+    uint8_t* p = grow(4);
+    p[0] = uint8_t(v >> 24), p[1] = uint8_t(v >> 16), p[2] = uint8_t(v >> 8), p[3] = uint8_t(v);
+  }
   void i32(int32_t v) { u32(static_cast<uint32_t>(v)); }
   void u64(uint64_t v);
   void i64(int64_t v) { u64(static_cast<uint64_t>(v)); }
@@ -71,20 +82,56 @@ class XdrEncoder {
   // after the body is encoded). Returns its offset.
   size_t reserve_u32();
   void patch_u32(size_t offset, uint32_t v);
-  // Zero-filled space of n bytes (plus padding) for a caller to fill in place,
-  // e.g. READ data. Returns the offset of the first byte.
+  // Zero-filled space of n bytes (plus padding) for a caller to fill in place.
+  // Returns the offset of the first byte.
   size_t append_space(size_t n);
-  void truncate(size_t size) { buf_.resize(size); }
+  // Like append_space, but the n + padding bytes are unspecified: for data
+  // the caller overwrites at once (READ), which must then zero the padding
+  // of however many bytes it ends up keeping (see zero_pad).
+  size_t append_uninitialized(size_t n);
+  // Zeroes the XDR padding after n data bytes at offset off.
+  void zero_pad(size_t off, size_t n) { std::memset(buf_.data() + off + n, 0, pad4(n) - n); }
+  void truncate(size_t size) {
+    if (size <= len_) len_ = size;
+    else std::memset(grow(size - len_), 0, size - len_);
+  }
 
-  size_t size() const { return buf_.size(); }
+  size_t size() const { return len_; }
   uint8_t* data() { return buf_.data(); }
-  const std::vector<uint8_t>& buffer() const { return buf_; }
-  std::vector<uint8_t> take() { return std::move(buf_); }
+  const std::vector<uint8_t>& buffer() const {
+    buf_.resize(len_);  // drop scratch bytes past the end
+    return buf_;
+  }
+  std::vector<uint8_t> take() {
+    buf_.resize(len_);
+    len_ = 0;
+    return std::move(buf_);
+  }
+  // The buffer with any scratch bytes past the end left in place (for
+  // recycling); *len is the encoded length.
+  std::vector<uint8_t> take_scratch(size_t* len) {
+    *len = len_;
+    len_ = 0;
+    return std::move(buf_);
+  }
 
  private:
-  std::vector<uint8_t> buf_;
+  // n more bytes at the end; returns where they start. Bytes not written
+  // before are zeroed once by the vector, bytes written before are reused.
+  uint8_t* grow(size_t n) {
+    size_t need = len_ + n;
+    if (need > buf_.size()) {
+      if (need > buf_.capacity()) buf_.reserve(std::max(need, buf_.capacity() * 2));
+      buf_.resize(need);
+    }
+    uint8_t* p = buf_.data() + len_;
+    len_ = need;
+    return p;
+  }
+
+  mutable std::vector<uint8_t> buf_;  // [0, len_) encoded; the rest scratch
+  size_t len_ = 0;
 };
 
-inline size_t pad4(size_t n) { return (n + 3) & ~size_t{3}; }
 
 }  // namespace pnfsgw::xdr
