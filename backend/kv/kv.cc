@@ -101,6 +101,16 @@ Result<std::pair<std::string, std::string>> Txn::floor(Db db, std::string_view k
   return std::pair{std::string(to_view(k)), std::string(to_view(v))};
 }
 
+Result<std::unique_ptr<WriteTxn>> WriteTxn::nested() {
+  using R = Result<std::unique_ptr<WriteTxn>>;
+  if (txn_ == nullptr) return R::error(EINVAL);
+  if (poisoned_ != 0) return R::error(poisoned_);
+  MDB_txn* child = nullptr;
+  int rc = mdb_txn_begin(mdb_txn_env(txn_), txn_, 0, &child);
+  if (rc != 0) return R::error(to_errno(rc, "txn_begin (nested)"));
+  return std::unique_ptr<WriteTxn>(new WriteTxn(child));
+}
+
 ReadTxn::~ReadTxn() {
   if (txn_ != nullptr) mdb_txn_abort(txn_);
 }

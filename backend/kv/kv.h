@@ -98,8 +98,13 @@ class WriteTxn : public Txn {
   Status put(Db db, std::string_view key, std::string_view value);
   // Removes key; ENOENT if it was absent (the transaction stays usable).
   Status del(Db db, std::string_view key);
-  // Durable when ok. The transaction is finished either way.
+  // Durable when ok. The transaction is finished either way. For a nested
+  // transaction: its writes become part of the parent (durable with it).
   Status commit();
+  // A child transaction: its writes are the parent's once it commits, and
+  // vanish if it aborts; the parent must not be used while it lives. How
+  // several changes share one durable commit (group commit).
+  Result<std::unique_ptr<WriteTxn>> nested();
 
  private:
   friend class KvStore;

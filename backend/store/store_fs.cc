@@ -122,6 +122,7 @@ StoreFs::~StoreFs() {
     for (const auto& [ino, d] : dirty_times_) dirty.push_back(ino);
   }
   for (uint64_t ino : dirty) (void)persist_times(ino);
+  stop_committer();
 }
 
 Result<std::unique_ptr<StoreFs>> StoreFs::open(backend::device::Device* dev, ExtentBreaker* breaker,
@@ -155,6 +156,7 @@ Result<std::unique_ptr<StoreFs>> StoreFs::open(backend::device::Device* dev, Ext
     }
   }
   fs->store_id_ = uuid_id(sb.value().uuid);
+  fs->start_committer();
   fs->nblocks_ = dev->size() / kBlockSize;
   if (Status st = fs->load(); !st) return R::error(st.err());
   if (opt.inspect_only) fs->read_only_ = true;
@@ -237,43 +239,21 @@ void StoreFs::go_read_only(const std::string& why) {
 }
 
 Status StoreFs::mutate(const std::function<Status(Tx&)>& fn, const BreakToken* tok) {
-  std::vector<PhysRange> quarantined;
+  if (Status st = check_writable(); !st) return st;
+  // A change made from inside a change (a read in a dedupe meeting a media
+  // error) would wait for its own batch.
+  if (std::this_thread::get_id() == committer_id_.load()) return Status::error(EDEADLK);
+  Request req{&fn, Status::ok(), false, {}};
   {
-    std::lock_guard lk(mu_);
-    if (Status st = check_writable(); !st) return st;
-    auto w = kv_->begin_write();
-    if (!w) {
-      go_read_only(std::string("cannot begin a metadata transaction: ") + strerror(w.err()));
-      return Status::error(EIO);
-    }
-    Tx t(*w.value());
-    Status st = drain_released(t);
-    if (st) st = fn(t);
-    if (st) st = t.w.put(db_->meta, kMetaNextIno, encode_u64(next_ino_));
-    if (!st) {
-      undo(t);
-      return st;
-    }
-    if (Status c = t.w.commit(); !c) {
-      // The allocator and the KV no longer agree; stop changing anything.
-      go_read_only(std::string("metadata commit failed: ") + strerror(c.err()));
-      return Status::error(EIO);
-    }
-    free_blocks_ = alloc_.free_blocks();
-    quarantined = std::move(t.quarantined);
-    if (!t.retire_bumps.empty()) {
-      std::lock_guard tl(times_mu_);
-      for (auto [ino, n] : t.retire_bumps) {
-        auto it = dirty_times_.find(ino);
-        if (it == dirty_times_.end()) continue;
-        it->second.bumps -= std::min(n, it->second.bumps);
-        if (it->second.bumps == 0) dirty_times_.erase(it);
-      }
-    }
+    std::unique_lock lk(queue_mu_);
+    if (stopping_) return Status::error(EROFS);
+    queue_.push_back(&req);
+    queue_cv_.notify_one();
+    done_cv_.wait(lk, [&] { return req.done; });
   }
-  if (!quarantined.empty()) {
+  if (req.result && !req.quarantined.empty()) {
     if (tok) {
-      breaker_->release_quarantine(*tok, std::move(quarantined), [this](std::vector<PhysRange> r) {
+      breaker_->release_quarantine(*tok, std::move(req.quarantined), [this](std::vector<PhysRange> r) {
         std::lock_guard lk(released_mu_);
         released_.insert(released_.end(), r.begin(), r.end());
       });
@@ -281,7 +261,7 @@ Status StoreFs::mutate(const std::function<Status(Tx&)>& fn, const BreakToken* t
       PLOG_ERROR("store: blocks quarantined by a change without a break token (bug)");
     }
   }
-  return Status::ok();
+  return req.result;
 }
 
 void StoreFs::undo(Tx& t) {

@@ -29,7 +29,9 @@
 //  - atime is not updated by reads (noatime).
 #pragma once
 #include <atomic>
+#include <condition_variable>
 #include <functional>
+#include <thread>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -137,6 +139,10 @@ class StoreFs final : public backend::Filesystem {
   PinTable& pins() { return pins_; }
   // Blocks in quarantine, for tests and the admin status.
   uint64_t quarantined_blocks();
+  // Changes committed and KV commits made so far (group commit at work:
+  // changes / commits is the mean batch size).
+  uint64_t changes_committed() const { return changes_.load(); }
+  uint64_t kv_commits() const { return commits_.load(); }
 
  // Internals shared by the store's .cc files (store_internal.h).
   struct Dbs;
@@ -191,6 +197,21 @@ class StoreFs final : public backend::Filesystem {
   void fold_times(backend::InodeId ino, InodeRec& r);
   // Commits the inode if in-place overwrites left times in memory.
   Status persist_times(backend::InodeId ino);
+
+  // --- group commit (store_commit.cc)
+  // One queued change; its caller waits until `done`.
+  struct Request {
+    const std::function<Status(Tx&)>* fn;
+    Status result;
+    bool done = false;
+    std::vector<PhysRange> quarantined;
+  };
+  void start_committer();
+  void stop_committer();
+  void committer_loop();
+  // Runs a batch: one KV transaction, each change in a nested one, one
+  // device flush if any change wrote new data, one commit.
+  void run_batch(const std::vector<Request*>& batch);
 
   // --- change framework (store_fs.cc)
   // Runs fn in a write transaction under mu_ and commits it; a failed commit
@@ -283,6 +304,15 @@ class StoreFs final : public backend::Filesystem {
   std::mutex times_mu_;
   std::unordered_map<uint64_t, DirtyTimes> dirty_times_;  // GUARDED_BY(times_mu_)
   PinTable pins_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;                // a request arrived, or stop
+  std::condition_variable done_cv_;                 // a batch finished
+  std::vector<Request*> queue_;                     // GUARDED_BY(queue_mu_)
+  bool stopping_ = false;                           // GUARDED_BY(queue_mu_)
+  std::thread committer_;
+  std::atomic<std::thread::id> committer_id_{};
+  std::atomic<uint64_t> changes_{0}, commits_{0};
 };
 
 // Where a data directory keeps the store: DIR/device (the device file) and

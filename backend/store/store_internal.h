@@ -48,6 +48,7 @@ class StoreFs::Tx {
   std::vector<Undo> undo_log;
   std::vector<PhysRange> drained;      // taken from released_ (put back on abort)
   std::vector<PhysRange> quarantined;  // entered quarantine in this change
+  bool need_flush = false;  // wrote data the commit points at: flush the device first
   std::vector<std::pair<uint64_t, uint64_t>> retire_bumps;  // (ino, folded bumps) once committed
 };
 

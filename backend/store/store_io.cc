@@ -122,11 +122,18 @@ Result<size_t> StoreFs::write(InodeId ino, uint64_t offset, std::span<const uint
         if (!rt) return rt.status();
         auto q = map_query(*rt.value(), ino, *off / kBlockSize, *len / kBlockSize);
         if (!q) return q.status();
+        auto r = get_inode(*rt.value(), ino);
+        if (!r) return r.status();
+        uint64_t size = r.value().size;
         for (const Extent& e : q.value()) {
           auto sh = shared_in(*rt.value(), {e.pblk, e.len});
           auto bd = bad_in(*rt.value(), {e.pblk, e.len});
           if (!sh || !bd) return Status::error(EIO);
           if (!sh.value().empty() || !bd.value().empty()) *kind = BreakKind::kUnmap;
+          // Extending past a partial EOF block moves that block (see write_locked).
+          if (end > size && size % kBlockSize != 0 && !e.unwritten && e.lblk <= size / kBlockSize &&
+              size / kBlockSize < e.lend())
+            *kind = BreakKind::kUnmap;
         }
         return Status::ok();
       },
@@ -179,6 +186,25 @@ Status StoreFs::write_locked(Tx& t, const BreakToken* tok, uint64_t ino, InodeRe
     pos = e.lend();
   }
   if (pos < b1) segs.push_back({pos, b1 - pos, SegKind::kNew, 0, false});
+  // A write past EOF never lands in place in the block holding EOF: that
+  // block gets a copy instead. Bytes past EOF must stay zero on the device
+  // (a later truncate up or write beyond shows them), and an in-place write
+  // there would survive a crash that loses the commit growing the file.
+  if (end > r.size && r.size % kBlockSize != 0) {
+    uint64_t eb = r.size / kBlockSize;
+    for (size_t i = 0; i < segs.size(); i++) {
+      Seg s = segs[i];
+      if (s.kind != SegKind::kInPlace || eb < s.lblk || eb >= s.lblk + s.n) continue;
+      std::vector<Seg> parts;
+      if (eb > s.lblk) parts.push_back({s.lblk, eb - s.lblk, SegKind::kInPlace, s.pblk, false});
+      parts.push_back({eb, 1, SegKind::kNew, s.pblk + (eb - s.lblk), true});
+      if (eb + 1 < s.lblk + s.n)
+        parts.push_back({eb + 1, s.lblk + s.n - eb - 1, SegKind::kInPlace, s.pblk + (eb + 1 - s.lblk), false});
+      segs.erase(segs.begin() + static_cast<long>(i));
+      segs.insert(segs.begin() + static_cast<long>(i), parts.begin(), parts.end());
+      break;
+    }
+  }
 
   uint64_t need = 0;
   for (const Seg& s : segs) {
@@ -208,7 +234,7 @@ Status StoreFs::write_locked(Tx& t, const BreakToken* tok, uint64_t ino, InodeRe
     fresh = std::move(got).value();
   }
   // Data first: device writes, then one flush before the metadata commit.
-  std::vector<PhysRange> to_flush;
+  std::vector<PhysRange> to_flush;  // blocks the commit will point at
   size_t fi = 0;
   uint64_t fused = 0;  // blocks of fresh[fi] already handed out
   struct NewMap {
@@ -241,12 +267,7 @@ Status StoreFs::write_locked(Tx& t, const BreakToken* tok, uint64_t ino, InodeRe
     }
     new_maps.push_back(std::move(m));
   }
-  if (!to_flush.empty()) {
-    Status st = to_flush.size() == 1
-                    ? dev_->flush_range(to_flush[0].pblk * kBlockSize, to_flush[0].len * kBlockSize)
-                    : dev_->flush();
-    if (!st) return st;
-  }
+  if (!to_flush.empty()) t.need_flush = true;  // before the commit (group commit, store_commit.cc)
   for (const Seg& s : segs)
     if (s.kind == SegKind::kConvert)
       if (Status st = set_unwritten(t, ino, s.lblk, s.n, false); !st) return st;
@@ -304,8 +325,7 @@ Status StoreFs::zero_bytes(Tx& t, const BreakToken* tok, uint64_t ino, InodeRec&
     // bytes back (inside EOF, or past it when the file grows again). Found
     // by tests/crash (seeds 3, 12, 14, 49). Flushing the old blocks is
     // harmless when write_locked moved the bytes to new ones instead.
-    uint64_t dev_off = e.pblk * kBlockSize + (s0 - e.lblk * kBlockSize);
-    if (Status st = dev_->flush_range(dev_off, s1 - s0); !st) return st;
+    t.need_flush = true;
   }
   return Status::ok();
 }

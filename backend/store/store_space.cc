@@ -212,8 +212,7 @@ Status StoreFs::unshare_locked(Tx& t, const BreakToken* tok, uint64_t ino, Inode
         with.push_back({dl, g.len, g.pblk, e.unwritten});
         src += g.len, dl += g.len;
       }
-      if (!e.unwritten)
-        if (Status st = dev_->flush(); !st) return st;
+      if (!e.unwritten) t.need_flush = true;  // the copies land before the commit
       if (Status st = remap(t, ino, r, l, s.len, with); !st) return st;
     }
   }

@@ -1,5 +1,6 @@
 // StoreFs: namespace, read/write, truncate, persistence.
 #include <set>
+#include <thread>
 
 #include "tests/unit/store/store_fixture.h"
 
@@ -243,6 +244,42 @@ TEST_F(StoreTest, FullDeviceAnswersEnospcAndKeepsData) {
   }
   EXPECT_EQ(size(f), off);
   EXPECT_EQ(get(f, off - chunk.size(), chunk.size()), chunk);
+}
+
+}  // namespace
+}  // namespace pnfsgw::store::test
+
+namespace pnfsgw::store::test {
+namespace {
+
+TEST_F(StoreTest, ConcurrentChangesShareCommits) {
+  constexpr int kThreads = 8, kEach = 40;
+  uint64_t changes0 = fs_->changes_committed(), commits0 = fs_->kv_commits();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; i++) {
+        std::string name = "t" + std::to_string(t) + "-" + std::to_string(i);
+        auto a = fs_->create(fs_->root(), name, 0644, {}, backend::CreateMode::kExclusive, nullptr);
+        ASSERT_TRUE(a) << name;
+        std::string d = name + " data";
+        ASSERT_TRUE(fs_->write(a.value().ino, 0, std::span(reinterpret_cast<const uint8_t*>(d.data()), d.size())));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  uint64_t changes = fs_->changes_committed() - changes0, commits = fs_->kv_commits() - commits0;
+  EXPECT_EQ(changes, uint64_t(2 * kThreads * kEach));
+  EXPECT_LT(commits, changes) << "no two changes ever shared a commit";
+  printf("%llu changes in %llu commits\n", (unsigned long long)changes, (unsigned long long)commits);
+  reopen();
+  for (int t = 0; t < kThreads; t++)
+    for (int i = 0; i < kEach; i++) {
+      std::string name = "t" + std::to_string(t) + "-" + std::to_string(i);
+      auto a = fs_->lookup(fs_->root(), name);
+      ASSERT_TRUE(a) << name;
+      EXPECT_EQ(all(a.value().ino), name + " data");
+    }
 }
 
 }  // namespace
