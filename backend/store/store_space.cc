@@ -16,9 +16,9 @@ namespace {
 
 constexpr uint64_t kCopyChunk = 1 << 20;
 
+// fs.h: length 0 and ranges ending past INT64_MAX are EINVAL.
 Status check_range(uint64_t off, uint64_t len) {
-  if (len == 0) return Status::error(EINVAL);
-  if (off > kMaxFileSize || len > kMaxFileSize - off) return Status::error(EFBIG);
+  if (len == 0 || off > kMaxFileSize || len > kMaxFileSize - off) return Status::error(EINVAL);
   return Status::ok();
 }
 
@@ -305,8 +305,9 @@ Status StoreFs::clone_range(InodeId src, uint64_t s_off, InodeId dst, uint64_t d
 
 Result<uint64_t> StoreFs::dedupe_range(InodeId src, uint64_t s_off, InodeId dst, uint64_t d_off,
                                        uint64_t len) {
+  if (len == 0) return uint64_t{0};  // fs.h: nothing to compare
   if (Status st = check_range(s_off, len); !st) return Result<uint64_t>::error(st.err());
-  if (d_off > kMaxFileSize || len > kMaxFileSize - d_off) return Result<uint64_t>::error(EFBIG);
+  if (d_off > kMaxFileSize || len > kMaxFileSize - d_off) return Result<uint64_t>::error(EINVAL);
   uint64_t blen = block_up(s_off + len) - s_off;
   Status st = two_file_change(src, s_off, blen, dst, d_off, std::min(blen, to_eof(d_off)),
                               [&](Tx& t, const BreakToken* stok, const BreakToken* dtok) -> Status {
