@@ -442,7 +442,7 @@ TEST_F(StoreTest, OverwriteInPlaceBumpsChangeAndMtimeWithoutACommitAndKeepsThemO
 
 TEST_F(StoreTest, OverwritesInPlaceNeverReachAFileThatClonedTheBlocks) {
   InodeId src = mkfile("src");
-  put(src, 0, pattern(B, 'a'));
+  put(src, 0, std::string(B, 'a'));  // every version of the block is one byte repeated
   std::atomic<bool> stop{false};
   std::thread writer([&] {
     for (char c = 'b'; !stop; c = c == 'y' ? 'b' : c + 1) {
