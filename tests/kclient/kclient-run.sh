@@ -47,8 +47,10 @@ modprobe=$(PATH=$PATH:/sbin:/usr/sbin command -v modprobe) || die "modprobe miss
 # Modules the guest loads at boot; the pNFS layout drivers are optional.
 modules="virtio_pci virtio_net virtio_blk nfsv3 nfsv4"
 optional_modules="nfs_layout_nfsv41_files nfs_layout_flexfiles blocklayoutdriver"
-# Host binaries copied with their shared libraries.
+# Host binaries copied with their shared libraries: xfs_io (xfsprogs) is
+# required, the scenario's space step runs it; blkmapd is optional.
 guest_bins="/usr/sbin/xfs_io /usr/sbin/blkmapd"
+[ -x /usr/sbin/xfs_io ] || die "/usr/sbin/xfs_io missing (apt-get install xfsprogs)"
 
 build_base() {  # $1 = output cpio
   local r

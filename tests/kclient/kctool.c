@@ -1,8 +1,10 @@
 // kctool: the few system calls the kclient guest scenario needs and busybox
-// lacks (rename(2) of a directory over another, fcntl and flock locks).
-// Built static on the host and shipped into the guest's /extra/.
+// lacks (rename(2) of a directory over another, fcntl and flock locks,
+// pread(2) on an inherited descriptor). Built static on the host and shipped
+// into the guest's /extra/.
 //
 //   kctool rename OLD NEW
+//   kctool pread FD
 //   kctool lock  hold|try|wait|test  r|w  FILE START LEN [SECONDS]
 //   kctool flock hold|try|wait            FILE [SECONDS]
 //
@@ -11,6 +13,10 @@
 // try:  takes the lock without waiting and releases it.
 // wait: blocks until the lock is granted; prints "granted at T after N ms".
 // test: F_GETLK; reports whether a conflicting lock exists.
+// pread: copies the open file FD (inherited from the shell, e.g. `exec 5<f`)
+//        from offset 0 to its end to stdout with pread(2), so the fd's own
+//        offset and open state stay as they are: reads through an fd opened
+//        before a change, without the revalidation a fresh open would do.
 // Exit status: 0 granted / no conflict, 3 denied / conflict, 1 error
 // (message on stderr), 2 usage.
 #define _GNU_SOURCE
@@ -28,6 +34,7 @@ enum { kGranted = 0, kError = 1, kUsage = 2, kDenied = 3 };
 static int usage(void) {
   fprintf(stderr,
           "usage: kctool rename OLD NEW\n"
+          "       kctool pread FD\n"
           "       kctool lock hold|try|wait|test r|w FILE START LEN [SECONDS]\n"
           "       kctool flock hold|try|wait FILE [SECONDS]\n");
   return kUsage;
@@ -126,6 +133,26 @@ static int do_flock(int argc, char** argv) {
   return close(fd) == 0 ? kGranted : kError;
 }
 
+static int do_pread(int argc, char** argv) {
+  if (argc != 3) return usage();
+  int fd = atoi(argv[2]);
+  char buf[65536];
+  off_t off = 0;
+  for (;;) {
+    ssize_t n = pread(fd, buf, sizeof(buf), off);
+    if (n < 0) {
+      fprintf(stderr, "kctool: pread fd %d at %lld: %s\n", fd, (long long)off, strerror(errno));
+      return kError;
+    }
+    if (n == 0) return kGranted;
+    if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n) {
+      fprintf(stderr, "kctool: write to stdout: %s\n", strerror(errno));
+      return kError;
+    }
+    off += n;
+  }
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) return usage();
   if (strcmp(argv[1], "rename") == 0) {
@@ -138,5 +165,6 @@ int main(int argc, char** argv) {
   }
   if (strcmp(argv[1], "lock") == 0) return do_fcntl_lock(argc, argv);
   if (strcmp(argv[1], "flock") == 0) return do_flock(argc, argv);
+  if (strcmp(argv[1], "pread") == 0) return do_pread(argc, argv);
   return usage();
 }

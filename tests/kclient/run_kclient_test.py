@@ -4,7 +4,9 @@
 Starts `pnfsgw serve --listen 127.0.0.1:0 --data DIR` on a fresh data
 directory, boots the Linux NFS client in qemu (kclient-run.sh) once per NFS
 minor version, restarts the server on the same port and data directory when
-the guest asks for it (DIR/export/.restart-me), and finally stops the server
+the guest asks for it (a file .restart-me at the export root, seen through
+the admin socket), carries out the admin requests the guest makes the same
+way (HostRequestWatcher), and finally stops the server
 with SIGTERM, which must exit 0.
 
 Exit status: 0 when every run passed, 1 on any failure, 77 (ctest SKIP) when
@@ -16,6 +18,8 @@ import os
 import re
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -40,7 +44,8 @@ def missing_prerequisites():
     if not kernels:
         gaps.append("a readable kernel in /boot (apt-get install linux-image-amd64)")
     sbin_path = os.environ.get("PATH", "") + ":/sbin:/usr/sbin"  # modprobe, for non-root PATHs
-    for tool, pkg in (("/bin/busybox", "busybox-static"), ("cpio", "cpio"), ("modprobe", "kmod")):
+    for tool, pkg in (("/bin/busybox", "busybox-static"), ("cpio", "cpio"), ("modprobe", "kmod"),
+                      ("/usr/sbin/xfs_io", "xfsprogs")):
         if not (os.access(tool, os.X_OK) if tool.startswith("/") else shutil.which(tool, path=sbin_path)):
             gaps.append(f"{tool} (apt-get install {pkg})")
     return gaps
@@ -121,37 +126,144 @@ class Server:
             return ""
 
 
-class RestartWatcher(threading.Thread):
-    """Restarts the server whenever DIR/export/.restart-me appears."""
+class AdminSocket:
+    """A client of the server's admin socket (docs/admin.md, "Admin socket
+    protocol"), for the watcher's cheap polling; the requests themselves run
+    through the `pnfsgw admin` command line. Reconnects after a failure (the
+    socket changes with each server instance)."""
 
-    def __init__(self, server, export_dir):
+    MAGIC = b"PNFSGW-ADMIN/1\0"
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = None
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def _recv(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise OSError("admin socket closed")
+            buf += chunk
+        return buf
+
+    def call(self, *words):
+        """Returns (ok, text); (False, reason) when the socket is unusable."""
+        payload = self.MAGIC + b"".join(w.encode() + b"\0" for w in words)
+        for attempt in (1, 2):  # the server closes idle connections after 10 s
+            try:
+                if self.sock is None:
+                    self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    self.sock.settimeout(10)
+                    self.sock.connect(self.path)
+                self.sock.sendall(struct.pack(">I", len(payload)) + payload)
+                reply = self._recv(struct.unpack(">I", self._recv(4))[0]).decode(errors="replace")
+                status, _, text = reply.partition("\n")
+                return status == "OK", text
+            except OSError as e:
+                self.close()
+                if attempt == 2:
+                    return False, str(e)
+        return False, "unreachable"
+
+    def stat(self, path):
+        """The `pnfsgw admin stat` fields of PATH, or None if it does not exist."""
+        ok, text = self.call("stat", path)
+        if not ok:
+            return None
+        return dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
+
+
+class HostRequestWatcher(threading.Thread):
+    """Carries out what the guest asks of the host, through files at the
+    export root (the exported store is not visible on the host, so the
+    watcher looks through the admin socket):
+
+    - The guest creates DONE (".kc-done") empty, then a request file named
+      after what it wants (REQUESTS). A request is pending while it exists
+      and DONE is empty.
+    - The host carries it out, then answers by growing DONE to 1 byte
+      (`fallocate --allocate`), or 2 bytes if it failed. The guest polls
+      DONE's size (each open revalidates: close-to-open) and removes both.
+
+    ".restart-me" restarts the server on the same port and data dir. The
+    admin requests act on the request file itself: the guest makes it a
+    hard link to the file it wants changed, so the host needs no path.
+    """
+
+    DONE = "/.kc-done"
+    # The offsets must match scenario.sh (step_admin_shift, step_space).
+    REQUESTS = {
+        "/.restart-me": None,
+        "/.kc-insert-range": ["fallocate", "--insert-range", "/.kc-insert-range", "4096", "8192"],
+        "/.kc-collapse-range": ["fallocate", "--collapse-range", "/.kc-collapse-range", "0", "12288"],
+        # step_space, for clients without FALLOC_FL_ZERO_RANGE over NFS.
+        "/.kc-zero-range": ["fallocate", "--zero-range", "/.kc-zero-range", "40960", "8192"],
+    }
+
+    def __init__(self, server):
         super().__init__(daemon=True)
         self.server = server
-        self.flag = os.path.join(export_dir, ".restart-me")
+        self.admin = AdminSocket(os.path.join(server.data_dir, "admin.sock"))
         self.errors = []
         self.restarts = 0
+        self.admin_requests = 0
         self.restarting = False  # the server is legitimately down meanwhile
         self.done = threading.Event()
 
     def run(self):
-        while not self.done.wait(0.2):
-            if os.path.exists(self.flag):
-                self.restarting = True
-                try:
-                    self.restart()
-                finally:
-                    self.restarting = False
+        try:
+            while not self.done.wait(0.5):
+                if self.server.alive():
+                    self.poll()
+        finally:
+            self.admin.close()
+
+    def poll(self):
+        done = self.admin.stat(self.DONE)
+        if done is None or done.get("size") != "0":
+            return
+        for name, words in self.REQUESTS.items():
+            if self.admin.stat(name) is None:
+                continue
+            ok = self.restart() if words is None else self.run_admin(words)
+            self.answer(ok)
+            return
+
+    def answer(self, ok):
+        err = admin_cli(self.server, ["fallocate", "--allocate", self.DONE, "0", "1" if ok else "2"])
+        if err:
+            self.errors.append(f"answering the guest: {err}")
+
+    def run_admin(self, words):
+        log(f"guest asked for: pnfsgw admin {' '.join(words)}")
+        err = admin_cli(self.server, words)
+        if err:
+            self.errors.append(f"pnfsgw admin {' '.join(words)}: {err}")
+            log(f"admin request FAILED: {err}")
+            return False
+        self.admin_requests += 1
+        return True
 
     def restart(self):
+        self.restarting = True
+        try:
+            return self._restart()
+        finally:
+            self.restarting = False
+
+    def _restart(self):
         port = self.server.port
         log(f"guest asked for a restart; SIGTERM to pnfsgw on port {port}")
+        self.admin.close()
         err = self.server.stop()
         if err:
             self.errors.append(f"restart: stopping: {err}")
-        try:
-            os.unlink(self.flag)  # while no server runs, so none caches it
-        except OSError as e:
-            self.errors.append(f"restart: removing {self.flag}: {e}")
         for attempt in range(20):  # the port may need a moment to free up
             err = self.server.start(port)
             if err is None:
@@ -160,9 +272,22 @@ class RestartWatcher(threading.Thread):
         if err:
             self.errors.append(f"restart: starting on port {port}: {err}")
             log(f"restart FAILED: {err}")
-            return
+            return False
         self.restarts += 1
         log(f"pnfsgw restarted on port {port}")
+        return True
+
+
+def admin_cli(server, words, timeout=60):
+    """Runs `pnfsgw admin --data DIR WORDS...`; None on success, else why not."""
+    try:
+        r = subprocess.run([server.binary, "admin", "--data", server.data_dir] + words,
+                           capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return f"no answer within {timeout} s"
+    if r.returncode != 0:
+        return f"exit {r.returncode}: {(r.stderr or r.stdout).strip()}"
+    return None
 
 
 def run_guest(args, version, server, watcher, cache_dir):
@@ -240,8 +365,6 @@ def main():
     os.makedirs(args.work_dir, exist_ok=True)
     cache_dir = os.path.join(args.work_dir, "cache")
     data_dir = tempfile.mkdtemp(prefix="data.", dir=args.work_dir)
-    export_dir = os.path.join(data_dir, "export")
-    os.makedirs(export_dir)
     server = Server(args.server, data_dir, os.path.join(args.work_dir, os.path.basename(data_dir) + ".server.log"))
     failures = []
     t_all = time.monotonic()
@@ -250,20 +373,23 @@ def main():
         print(f"kclient: {err}\n--- server log ---\n{server.log_tail()}", flush=True)
         return 1
     log(f"pnfsgw listening on port {server.port}, data {data_dir}")
-    watcher = RestartWatcher(server, export_dir)
+    watcher = HostRequestWatcher(server)
     watcher.start()
     summary = []
     try:
         for version in [v for v in args.versions.split(",") if v]:
             log(f"guest run with vers={version}")
             restarts_before = watcher.restarts
+            admin_before = watcher.admin_requests
             rc, passes, fails, secs = run_guest(args, version, server, watcher, cache_dir)
             summary.append(f"vers={version}: exit {rc}, {passes} PASS, {len(fails)} FAIL, {secs:.0f} s")
             if rc != 0 or fails:
                 failures.append(f"vers={version}: guest exit {rc}" + (f" ({fails[0]})" if fails else ""))
             elif "restart" not in args.skip.split(",") and watcher.restarts == restarts_before:
                 failures.append(f"vers={version}: the guest passed without a server restart")
-            if not server.alive() and not os.path.exists(watcher.flag):
+            elif "admin_shift" not in args.skip.split(",") and watcher.admin_requests < admin_before + 2:
+                failures.append(f"vers={version}: the guest passed without its admin requests")
+            if not server.alive() and not watcher.restarting:
                 failures.append(f"vers={version}: pnfsgw is not running after the guest run")
                 break
     finally:
@@ -277,7 +403,7 @@ def main():
     log("summary:")
     for line in summary:
         print(f"  {line}", flush=True)
-    print(f"  server restarts: {watcher.restarts}; total {time.monotonic() - t_all:.0f} s", flush=True)
+    print(f"  server restarts: {watcher.restarts}; admin requests: {watcher.admin_requests}; total {time.monotonic() - t_all:.0f} s", flush=True)
     if failures:
         print("kclient: FAILED:\n  " + "\n  ".join(failures), flush=True)
         print(f"--- server log tail ({server.log_path}) ---\n{server.log_tail()}", flush=True)

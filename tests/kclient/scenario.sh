@@ -4,10 +4,13 @@
 # POSIX behaviour through the real Linux client, one "PASS: <what>" line per
 # step; stops at the first failure with "FAIL: <what>: <details>" and exit 1.
 #
-# Needs: $SERVER, $NFS_PORT, $VERS (3, 4.0, 4.1 or 4.2), /extra/kctool.
-# Host protocol for the restart step: the guest creates /mnt/.restart-me; the
-# host restarts the server on the same port and data dir, then deletes the
-# file; the guest waits for it to disappear (KC_RESTART_WAIT seconds).
+# Needs: $SERVER, $NFS_PORT, $VERS (3, 4.0, 4.1 or 4.2), /extra/kctool,
+# xfs_io.
+# Requests to the host (run_kclient_test.py, HostRequestWatcher): the guest
+# creates /mnt/.kc-done empty, then a request file at the export root
+# (.restart-me, or .kc-insert-range etc. as a hard link to the file to
+# change); the host restarts the server or runs `pnfsgw admin` on that file,
+# then grows .kc-done to 1 byte (2 if it failed). See host_request.
 # KC_SKIP (comma-separated step names, e.g. big,big_dir) skips steps, for
 # debugging.
 set -o pipefail 2>/dev/null
@@ -34,6 +37,32 @@ drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 sum() { sha256sum < "$1" | cut -d' ' -f1; }
 size() { stat -c %s "$1"; }
 skip() { case ",${KC_SKIP:-}," in *",$1,"*) echo "SKIP: $1"; return 0;; esac; return 1; }
+
+# host_request NAME [FILE]: asks the host for NAME (see the header) and waits
+# for its answer (KC_RESTART_WAIT seconds). With FILE, the request file is a
+# hard link to FILE: the host's admin command acts on it. The request stays
+# in place (answered, so the host ignores it) until host_request_end, so its
+# removal cannot revalidate FILE's attributes before the caller looks.
+host_request() {
+  host_request_end
+  : > $M/.kc-done || fail "create $M/.kc-done"
+  if [ -n "${2:-}" ]; then ok "link $2 as $M/$1" ln "$2" $M/$1
+  else ok "create $M/$1" touch $M/$1; fi
+  echo "KC_HOST_REQUEST $1"
+  n=0
+  while :; do
+    answer=$(wc -c < $M/.kc-done)  # an open revalidates (close-to-open)
+    [ "$answer" = 0 ] || break
+    n=$((n + 1)); [ $n -le $((RESTART_WAIT * 5)) ] || fail "host did not answer $1 within ${RESTART_WAIT} s"
+    usleep 200000
+  done
+  eq "host's answer to $1 (1: done, 2: failed; see the host log)" "$answer" 1
+}
+host_request_end() {
+  rm -f $M/.restart-me $M/.kc-insert-range $M/.kc-collapse-range $M/.kc-zero-range \
+    || fail "remove host request files"
+  rm -f $M/.kc-done || fail "remove $M/.kc-done"
+}
 
 step_mount() {
   begin
@@ -390,6 +419,146 @@ step_cp_tree() {
   pass "cp -a of a tree to and from the mount, diff -r equal, rm -rf"
 }
 
+# xio WHAT ARGS...: xfs_io exits 0 even when a command fails, so any stderr
+# output counts as a failure too.
+xio() {
+  what=$1; shift
+  xfs_io "$@" > $T/xio.out 2> $T/err && [ ! -s $T/err ] \
+    || fail "$what: xfs_io $* ($(tr '\n' ' ' < $T/err))"
+}
+blocks() { stat -c %b "$1"; }
+# The data/hole map as lseek(SEEK_DATA/SEEK_HOLE) walks it (NFSv4.2 SEEK).
+seek_map() { xfs_io -c "seek -a -r 0" "$1" | tr '\t\n' ' ' || fail "seek -a on $1"; }
+# op_count OP: calls of NFS operation OP on this mount (/proc/self/mountstats).
+op_count() {
+  awk -v m=" $M " -v op="$1:" '/^device /{on = index($0, m) > 0} on && $1 == op {print $2; exit}' \
+    /proc/self/mountstats
+}
+
+# NFSv4.2 space operations through the client's system calls, checked
+# against the same calls on the guest's tmpfs: ALLOCATE (falloc), DEALLOCATE
+# (fpunch), COPY (copy_range), CLONE (reflink), SEEK (seek -a). Offsets are
+# in KiB and 4 KiB aligned (the store's block) except one partial punch.
+step_space() {
+  begin
+  d=$W/space; l=$T/space
+  ok "mkdir $d" mkdir $d
+  rm -rf $l; mkdir -p $l
+  for op in ALLOCATE DEALLOCATE COPY CLONE SEEK; do eval "n0_$op=\$(op_count $op)"; done
+  # a: data 0-64k and 128k-192k, a hole up to the size of 320k.
+  for f in $l/a $d/a; do
+    xio "write a" -f -c "pwrite -q -S 0x61 0 64k" -c "pwrite -q -S 0x62 128k 64k" -c "truncate 320k" $f
+  done
+  drop_caches
+  b0=$(blocks $d/a)
+  eq "blocks of a (written: 128 KiB)" "$b0" 256
+  # Preallocated blocks read as zeroes and count as allocated, but SEEK
+  # treats them as a hole, as ext4, XFS and tmpfs do; data written into
+  # them is data.
+  for f in $l/a $d/a; do xio "falloc 192k 64k" -c "falloc 192k 64k" $f; done
+  drop_caches
+  eq "blocks of a after falloc 64k (+128)" "$(blocks $d/a)" $((b0 + 128))
+  for f in $l/a $d/a; do
+    xio "pwrite into the preallocated range" -c "pwrite -q -S 0x63 200k 4k" $f
+    xio "fpunch 16k 8k" -c "fpunch 16k 8k" $f
+  done
+  drop_caches
+  eq "blocks of a after fpunch 8k (-16: freed on the server)" "$(blocks $d/a)" $((b0 + 128 - 16))
+  for f in $l/a $d/a; do
+    # Not block aligned: zeroes 135000-136000 across a block boundary.
+    xio "fpunch 135000 1000" -c "fpunch 135000 1000" $f
+    xio "falloc past the end (size 320k -> 352k)" -c "falloc 320k 32k" $f
+  done
+  # Zero range: Linux before 6.16 (?) has no FALLOC_FL_ZERO_RANGE over NFS
+  # (nor tmpfs), so the reference is fpunch + falloc -k; when the client
+  # refuses, the server zeroes the range through `pnfsgw admin`.
+  xio "zero 40k-48k locally" -c "fpunch 40k 8k" -c "falloc -k 40k 8k" $l/a
+  xfs_io -c "fzero 40k 8k" $d/a 2> $T/err
+  if grep -q "not supported" $T/err; then
+    zero_how="fzero refused by the client (EOPNOTSUPP): zeroed by pnfsgw admin fallocate --zero-range"
+    host_request .kc-zero-range $d/a
+    host_request_end
+  elif [ -s $T/err ]; then
+    fail "fzero 40k 8k on NFS: $(cat $T/err)"
+  else
+    zero_how="fzero through the client"
+  fi
+  # b: copy_range from a (with its holes) over the middle of b.
+  for f in $l/b $d/b; do
+    xio "write b" -f -c "pwrite -q -S 0x64 0 256k" $f
+    xio "copy_range a 16k-112k to b at 64k" -c "copy_range -s 16k -d 64k -l 96k ${f%/b}/a" $f
+  done
+  # c: reflink of a's first 128k at 64k (tmpfs cannot: copied there).
+  xio "reflink a 0-128k to c at 64k" -f -c "reflink $d/a 0 64k 128k" $d/c
+  xio "local copy for c" -f -c "copy_range -s 0 -d 64k -l 128k $l/a" $l/c
+  drop_caches
+  for f in a b c; do
+    eq "size of $f" "$(size $d/$f)" "$(size $l/$f)"
+    eq "sha256 of $f" "$(sum $d/$f)" "$(sum $l/$f)"
+  done
+  eq "data/hole map of a (seek -a)" "$(seek_map $d/a)" "$(seek_map $l/a)"
+  # COPY may keep the source's holes (the store does, as XFS) or write
+  # zeroes (tmpfs): both are right, a hole over the source's data is not.
+  map_b=$(seek_map $d/b)
+  sparse_b="Whence Result DATA 0 HOLE 65536 DATA 73728 HOLE 90112 DATA 98304 HOLE 114688 DATA 163840 HOLE 262144 "
+  [ "$map_b" = "$(seek_map $l/b)" ] || [ "$map_b" = "$sparse_b" ] \
+    || fail "data/hole map of b (seek -a): got '$map_b', want '$(seek_map $l/b)' or '$sparse_b'"
+  # A clone shares a's blocks, holes included: a hole at 0-64k, then a's map
+  # from 0 to 128k shifted by 64k (data 0-16k, 24k-40k, 48k-64k), and a hole
+  # to the end.
+  eq "data/hole map of reflinked c (seek -a)" "$(seek_map $d/c)" \
+    "Whence Result HOLE 0 DATA 65536 HOLE 81920 DATA 90112 HOLE 106496 DATA 114688 HOLE 131072 "
+  for op in ALLOCATE DEALLOCATE COPY CLONE SEEK; do
+    eval "n0=\$n0_$op"
+    [ "$(op_count $op)" -gt "${n0:-0}" ] || fail "no $op sent to the server (mountstats: ${n0:-0} -> $(op_count $op))"
+  done
+  ok "rm -rf $d" rm -rf $d
+  rm -rf $l
+  pass "NFSv4.2 falloc, fpunch, copy_range, reflink, seek -a equal to tmpfs; blocks freed by fpunch; $zero_how"
+}
+
+# pnfsgw admin insert/collapse-range on a file the client holds open: the
+# data moves under the client. The offsets match HostRequestWatcher.REQUESTS.
+step_admin_shift() {
+  begin
+  f=$W/shift
+  xio "write shift file A|B|C (4k each)" -f \
+    -c "pwrite -q -S 0x41 0 4k" -c "pwrite -q -S 0x42 4k 4k" -c "pwrite -q -S 0x43 8k 4k" $f
+  for c in A B C; do head -c 4096 /dev/zero | tr '\0' $c > $T/$c; done
+  head -c 8192 /dev/zero > $T/Z
+  cat $T/A $T/B $T/C > $T/abc
+  cat $T/A $T/Z $T/B $T/C > $T/inserted  # insert-range 4096 8192
+  cat $T/B $T/C > $T/collapsed           # then collapse-range 0 12288
+  exec 5< $f
+  kctool pread 5 > $T/got || fail "pread through the open fd"
+  ok "read through the open fd before the change" cmp $T/abc $T/got
+
+  # The open fd first: no open revalidates it, the client sees the change
+  # when its attribute cache for the file times out (acregmin, 3 s, after a
+  # recent change; up to acregmax, 60 s) and the change attribute moved.
+  host_request .kc-insert-range $f
+  t0=$(date +%s)
+  until kctool pread 5 > $T/got && cmp -s $T/inserted $T/got; do
+    [ $(( $(date +%s) - t0 )) -le 70 ] || fail "the open fd still reads the old data 70 s after insert-range ($(size $T/got) bytes)"
+    sleep 1
+  done
+  t_fd=$(( $(date +%s) - t0 ))
+  eq "size after insert-range" "$(size $f)" 20480
+  eq "fresh open after insert-range" "$(sum $f)" "$(sum $T/inserted)"
+
+  # A fresh open first: close-to-open revalidates at once.
+  host_request .kc-collapse-range $f
+  eq "fresh open after collapse-range (at once)" "$(sum $f)" "$(sum $T/collapsed)"
+  kctool pread 5 > $T/got || fail "pread through the open fd after collapse-range"
+  ok "the open fd after collapse-range" cmp $T/collapsed $T/got
+  eq "size after collapse-range" "$(size $f)" 8192
+  exec 5<&-
+  host_request_end
+  ok "rm shift file" rm $f
+  rm -f $T/A $T/B $T/C $T/Z $T/abc $T/inserted $T/collapsed $T/got
+  pass "admin insert-range seen through an open fd (after $t_fd s), collapse-range through a fresh open at once"
+}
+
 step_restart() {
   begin
   d=$W/restart
@@ -403,14 +572,9 @@ step_restart() {
   exec 6>> r2
   ino=$(stat -c %i r1)
   ok "stat before restart" stat r1 sub sub/f > /dev/null
-  ok "request server restart" touch $M/.restart-me
-  echo "KC_WAIT_RESTART"
-  n=0
-  while [ -e $M/.restart-me ]; do
-    n=$((n + 1)); [ $n -le $RESTART_WAIT ] || fail "host did not restart the server within ${RESTART_WAIT} s"
-    sleep 1
-  done
-  echo "restart seen after ${n} s"
+  t0=$(date +%s)
+  host_request .restart-me
+  echo "restart seen after $(( $(date +%s) - t0 )) s"
   eq "read an fd opened before the restart" "$(cat <&5)" before
   echo appended-after >&6 || fail "write to an fd opened before the restart"
   eq "stat after restart: same inode" "$(stat -c %i r1)" "$ino"
@@ -419,6 +583,7 @@ step_restart() {
   eq "ls of the cwd after restart" "$(ls | tr '\n' ' ')" "r1 r2 sub "
   echo new > new || fail "create in the cwd after restart"
   exec 5<&- 6>&-
+  host_request_end
   drop_caches
   eq "appends across the restart" "$(cat r2 | tr '\n' ' ')" "appended-before appended-after "
   eq "new file after restart" "$(cat new)" new
@@ -440,7 +605,9 @@ step_umount() {
 echo "kclient scenario: vers=$VERS server=$SERVER:$NFS_PORT kernel=$(uname -r)"
 t_all=$(date +%s)
 step_mount
-for s in sizes big deep_tree rename unlink_open links attrs truncate append big_dir locks cp_tree restart; do
+steps="sizes big deep_tree rename unlink_open links attrs truncate append big_dir locks cp_tree"
+[ "$VERS" = 4.2 ] && steps="$steps space"
+for s in $steps admin_shift restart; do
   skip $s || step_$s
 done
 step_umount
