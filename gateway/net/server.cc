@@ -70,6 +70,7 @@ using rpc::Disposition;
 using ReplyHandler = rpc::RpcConnection::ReplyHandler;
 
 constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kDirectReadMin = 16 * 1024;  // fragment bytes left to read them in place
 constexpr size_t kMaxWriteBatch = 64;  // records per gathered write
 constexpr size_t kMaxFragment = 0x7FFFFFFF;
 constexpr size_t kPooledMin = 128 * 1024;  // smaller buffers are not kept
@@ -411,6 +412,18 @@ asio::awaitable<void> ConnectionIo::reader(std::shared_ptr<ConnectionIo> self) {
   std::vector<uint8_t> buf(kReadChunk);
   while (!closed_) {
     error_code ec;
+    // The rest of a large fragment goes straight into the record.
+    if (std::span<uint8_t> direct = framer_.direct_buffer(kDirectReadMin); !direct.empty()) {
+      size_t n = co_await socket_.async_read_some(asio::buffer(direct.data(), direct.size()),
+                                                  await_ec(ec));
+      if (ec) break;
+      if (framer_.commit_direct(n) == rpc::RecordFramer::State::kRecord &&
+          !co_await on_record(framer_.take_record())) {
+        close();
+        co_return;
+      }
+      continue;
+    }
     size_t n = co_await socket_.async_read_some(asio::buffer(buf), await_ec(ec));
     if (ec) break;
     std::span<const uint8_t> in(buf.data(), n);

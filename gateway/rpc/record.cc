@@ -26,48 +26,69 @@ RecordFramer::State RecordFramer::feed(std::span<const uint8_t> in, size_t* cons
                    (uint32_t{hdr_[2]} << 8) | hdr_[3];
       last_fragment_ = (h & kLastFragment) != 0;
       frag_left_ = h & ~kLastFragment;
-      // Invariant: record_.size() <= max_record_, so this cannot underflow.
-      if (frag_left_ > max_record_ - record_.size()) {
+      // Invariant: filled_ <= max_record_, so this cannot underflow.
+      if (frag_left_ > max_record_ - filled_) {
         too_large_ = true;
         record_ = {};
+        filled_ = 0;
         *consumed = pos;
         return State::kTooLarge;
       }
       in_fragment_ = true;
-      // Room for the whole fragment at once: one allocation (or the spare)
-      // instead of geometric regrowth that copies a large record repeatedly.
-      size_t whole = record_.size() + frag_left_;
-      if (whole > record_.capacity()) {
-        if (whole > kSpareMin && record_.empty() && spare_.capacity() >= whole) {
-          record_.swap(spare_);
-          record_.clear();
-          spare_ = {};
-        } else {
-          record_.reserve(whole);
-        }
-      }
+      make_room();
     }
     // A fragment's bytes (possibly none: zero-length fragments are legal).
     size_t n = std::min<size_t>(frag_left_, in.size() - pos);
-    record_.insert(record_.end(), in.data() + pos, in.data() + pos + n);
+    if (n) std::memcpy(record_.data() + filled_, in.data() + pos, n);
     pos += n;
-    frag_left_ -= static_cast<uint32_t>(n);
-    if (frag_left_ == 0) {
-      in_fragment_ = false;
-      if (last_fragment_) {
-        ready_ = true;
-        *consumed = pos;
-        return State::kRecord;
-      }
+    if (advance(n)) {
+      *consumed = pos;
+      return State::kRecord;
     }
   }
   *consumed = pos;
   return State::kNeedMore;
 }
 
+void RecordFramer::make_room() {
+  // Room for the whole fragment at once: one allocation (or the spare)
+  // instead of geometric regrowth that copies a large record repeatedly.
+  // Storage past filled_ is scratch: a recycled buffer is not zeroed again.
+  size_t whole = filled_ + frag_left_;
+  if (whole <= record_.size()) return;
+  if (whole > kSpareMin && filled_ == 0 && spare_.capacity() >= whole) {
+    record_.swap(spare_);
+    spare_ = {};
+  }
+  if (whole > record_.capacity()) record_.reserve(whole);
+  if (whole > record_.size()) record_.resize(whole);
+}
+
+bool RecordFramer::advance(size_t n) {
+  filled_ += n;
+  frag_left_ -= static_cast<uint32_t>(n);
+  if (frag_left_ != 0) return false;
+  in_fragment_ = false;
+  if (!last_fragment_) return false;
+  ready_ = true;
+  return true;
+}
+
+std::span<uint8_t> RecordFramer::direct_buffer(size_t min) {
+  if (too_large_ || ready_ || !in_fragment_ || frag_left_ < std::max<size_t>(min, 1)) return {};
+  return {record_.data() + filled_, frag_left_};
+}
+
+RecordFramer::State RecordFramer::commit_direct(size_t n) {
+  n = std::min<size_t>(n, frag_left_);
+  return advance(n) ? State::kRecord : State::kNeedMore;
+}
+
 std::vector<uint8_t> RecordFramer::take_record() {
   if (!ready_) return {};
   ready_ = false;
+  record_.resize(filled_);  // shrinking: nothing is zeroed
+  filled_ = 0;
   std::vector<uint8_t> out = std::move(record_);
   record_ = {};
   return out;

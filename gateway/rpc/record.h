@@ -32,13 +32,24 @@ class RecordFramer {
   bool has_spare() const { return spare_.capacity() != 0; }
   void give_spare(std::vector<uint8_t> buf) { spare_ = std::move(buf); }
 
+  // Reading straight into the record: while a fragment has at least min
+  // bytes still to come, the space for exactly those bytes (else empty).
+  // The caller reads into it and reports how many arrived with
+  // commit_direct(), which returns kRecord when that completed the record.
+  // Saves copying a 1 MiB WRITE out of a small read buffer.
+  std::span<uint8_t> direct_buffer(size_t min);
+  State commit_direct(size_t n);
+
   // Writes the record-marking header for a single-fragment record of len
   // bytes at out[0..4).
   static void put_header(uint8_t* out, uint32_t len);
 
  private:
   size_t max_record_;
-  std::vector<uint8_t> record_;
+  void make_room();           // storage for the current fragment
+  bool advance(size_t n);     // n more bytes in; true when the record is ready
+  std::vector<uint8_t> record_;  // [0, filled_) received; the rest scratch
+  size_t filled_ = 0;
   std::vector<uint8_t> spare_;
   uint8_t hdr_[4] = {};
   size_t hdr_have_ = 0;

@@ -197,3 +197,76 @@ TEST(RecordFramer, TakeRecordWithoutAReadyRecordIsEmpty) {
 
 }  // namespace
 }  // namespace pnfsgw::rpc
+
+namespace pnfsgw::rpc {
+namespace {
+
+// Feeds wire through the framer the way the server's reader does: whenever
+// a fragment has at least min bytes to come, they are "read" straight into
+// direct_buffer() in chunks of at most chunk bytes; otherwise fed normally.
+std::vector<std::vector<uint8_t>> read_like_server(RecordFramer& f, std::span<const uint8_t> wire,
+                                                   size_t min, size_t chunk) {
+  std::vector<std::vector<uint8_t>> out;
+  while (!wire.empty()) {
+    if (auto direct = f.direct_buffer(min); !direct.empty()) {
+      size_t n = std::min({direct.size(), chunk, wire.size()});
+      std::copy_n(wire.begin(), n, direct.begin());
+      wire = wire.subspan(n);
+      if (f.commit_direct(n) == State::kRecord) out.push_back(f.take_record());
+      continue;
+    }
+    size_t used = 0;
+    State st = f.feed(wire.first(std::min(chunk, wire.size())), &used);
+    EXPECT_NE(st, State::kTooLarge);
+    wire = wire.subspan(used);
+    if (st == State::kRecord) out.push_back(f.take_record());
+  }
+  return out;
+}
+
+TEST(RecordFramer, DirectReadsIntoTheRecordReassembleAtEveryChunkSize) {
+  auto a = payload(3000, 3), b = payload(10, 9), c1 = payload(2500, 5), c2 = payload(700, 6);
+  std::vector<uint8_t> wire = fragment(a, true);
+  auto fb = fragment(b, true), fc1 = fragment(c1, false), fc2 = fragment(c2, true);
+  wire.insert(wire.end(), fb.begin(), fb.end());
+  wire.insert(wire.end(), fc1.begin(), fc1.end());
+  wire.insert(wire.end(), fc2.begin(), fc2.end());
+  std::vector<uint8_t> c = c1;
+  c.insert(c.end(), c2.begin(), c2.end());
+  for (size_t chunk : {1u, 3u, 100u, 1000u, 4096u, 100000u}) {
+    RecordFramer f(1 << 20);
+    auto recs = read_like_server(f, wire, 16, chunk);
+    ASSERT_EQ(recs.size(), 3u) << "chunk " << chunk;
+    EXPECT_EQ(recs[0], a) << "chunk " << chunk;
+    EXPECT_EQ(recs[1], b) << "chunk " << chunk;
+    EXPECT_EQ(recs[2], c) << "chunk " << chunk;
+  }
+}
+
+TEST(RecordFramer, RecycledSpareWithOldBytesYieldsOnlyTheNewRecord) {
+  RecordFramer f(1 << 20);
+  f.give_spare(std::vector<uint8_t>(200000, 0xEE));  // scratch left by an earlier use
+  auto body = payload(RecordFramer::kSpareMin + 1000, 4);
+  auto recs = read_like_server(f, fragment(body, true), 16, 8192);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0], body);
+  EXPECT_FALSE(f.has_spare());  // it became the record
+}
+
+TEST(RecordFramer, NoDirectBufferBetweenRecordsOrBelowTheMinimum) {
+  RecordFramer f(1024);
+  EXPECT_TRUE(f.direct_buffer(1).empty());  // no fragment started
+  auto body = payload(40, 2);
+  auto wire = fragment(body, true);
+  size_t used = 0;
+  EXPECT_EQ(f.feed(std::span(wire).first(10), &used), State::kNeedMore);  // 34 bytes to come
+  EXPECT_TRUE(f.direct_buffer(35).empty());
+  auto direct = f.direct_buffer(34);
+  ASSERT_EQ(direct.size(), 34u);
+  std::copy(wire.begin() + 10, wire.end(), direct.begin());
+  EXPECT_EQ(f.commit_direct(34), State::kRecord);
+  EXPECT_EQ(f.take_record(), body);
+}
+
+}  // namespace
+}  // namespace pnfsgw::rpc
