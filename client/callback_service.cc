@@ -56,10 +56,11 @@ bool CbRecall::decode(XdrDecoder& dec) {
   return dec.ok();
 }
 
-void CallbackService::set_session(const SessionId& sid, uint32_t nslots) {
+void CallbackService::set_session(const SessionId& sid, uint32_t nslots, uint32_t minorversion) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     session_ = sid;
+    minorversion_ = minorversion;
     session_pending_ = false;
     slots_.assign(std::max<uint32_t>(nslots, 1), CbSlot{});
   }
@@ -132,7 +133,13 @@ rpc::AcceptStat CallbackService::handle_compound(XdrDecoder& args, XdrEncoder& o
   uint32_t nres = 0;
   uint32_t status = NFS4_OK;
   std::optional<uint32_t> seq_slot;  // set once CB_SEQUENCE started a new request
-  if (minorversion > 1) {
+  uint32_t session_minor;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    session_minor = session_ ? minorversion_ : minorversion;
+  }
+  // A session's callbacks carry its own minor version (a 4.2 session's: 2).
+  if (minorversion > 2 || minorversion != session_minor) {
     status = NFS4ERR_MINOR_VERS_MISMATCH;  // RFC 8881 20.1: empty result array
     nops = 0;
   }
@@ -168,7 +175,7 @@ rpc::AcceptStat CallbackService::handle_compound(XdrDecoder& args, XdrEncoder& o
     } else if (!valid_cb_op(op)) {
       body.patch_u32(op_at, OP_CB_ILLEGAL);
       status = NFS4ERR_OP_ILLEGAL;
-    } else if (i == 0 && minorversion == 1) {
+    } else if (i == 0 && minorversion >= 1) {
       status = NFS4ERR_OP_NOT_IN_SESSION;  // RFC 8881 20.9.3
     } else {
       status = do_other_op(op, args, body);

@@ -76,7 +76,9 @@ class CallbackService {
 
   // The session whose back channel this serves, and its slot count (the
   // back channel ca_maxrequests). Resets the slot table.
-  void set_session(const SessionId& sid, uint32_t nslots);
+  // minorversion: the session's; CB_COMPOUNDs of another minor version are
+  // refused (NFS4ERR_MINOR_VERS_MISMATCH), as the Linux client drops them.
+  void set_session(const SessionId& sid, uint32_t nslots, uint32_t minorversion = 1);
   // A CREATE_SESSION is in flight: a CB_COMPOUND for an unknown session
   // waits briefly for set_session() instead of failing (the server may call
   // back before the caller has seen the CREATE_SESSION reply).
@@ -104,6 +106,7 @@ class CallbackService {
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   std::optional<SessionId> session_;  // GUARDED_BY(mu_)
+  uint32_t minorversion_ = 1;         // GUARDED_BY(mu_): the session's
   bool session_pending_ = false;      // GUARDED_BY(mu_)
   std::vector<CbSlot> slots_;         // GUARDED_BY(mu_)
   CbOpHook hook_;                     // GUARDED_BY(mu_)

@@ -138,7 +138,7 @@ Status Nfs4Client::create_session() {
   back_attrs_ = res->back;
   uint32_t nslots = std::min(opts_.fore_slots, std::max<uint32_t>(res->fore.maxrequests, 1));
   slots_ = std::make_unique<SlotTable>(nslots);
-  cb_.set_session(sessionid_, std::max<uint32_t>(res->back.maxrequests, 1));
+  cb_.set_session(sessionid_, std::max<uint32_t>(res->back.maxrequests, 1), opts_.minorversion);
   has_session_ = true;
   PLOG_DEBUG("client: session established, %u fore slots, %u back slots", nslots,
              res->back.maxrequests);

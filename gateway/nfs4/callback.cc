@@ -37,7 +37,7 @@ void send_cb_compound(const std::shared_ptr<Session>& s, uint32_t nops,
   }
   xdr::XdrEncoder enc;
   enc.string("");        // tag
-  enc.u32(1);            // minorversion
+  enc.u32(s->minorversion);
   enc.u32(0);            // callback_ident (unused in 4.1)
   enc.u32(nops + 1);
   enc.u32(OP_CB_SEQUENCE);

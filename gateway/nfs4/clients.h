@@ -52,6 +52,9 @@ class Session {
   uint64_t clientid = 0;
   ChannelAttrs fore, back;
   uint32_t cb_program = 0;
+  // The minor version the session was created with: CB_COMPOUNDs carry it,
+  // and the Linux client drops callbacks of another minor version.
+  uint32_t minorversion = 1;
   bool cb_auth_sys = false;
   rpc::AuthSysParams cb_cred;
 

@@ -143,6 +143,7 @@ nfsstat4 op_create_session(CompoundCtx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncod
     enc.fixed_opaque(cached.data(), cached.size());
     return NFS4_OK;
   }
+  s->minorversion = ctx.minor;  // callbacks carry the session's minor version
   for (uint64_t old : replaced) ctx.core.state.release_client(old);
   ctx.core.grace.client_active(ctx.core.clients.owner_of(clientid));
   size_t start = enc.size();

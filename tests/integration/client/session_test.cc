@@ -141,3 +141,24 @@ TEST_F(SessionTest, TwoClientsGetDistinctClientIds) {
 
 }  // namespace
 }  // namespace pnfsgw::client::test
+
+namespace pnfsgw::client::test {
+namespace {
+
+// Callbacks of a 4.2 session carry minor version 2; a client that checks
+// (Linux does) drops any other, and the backchannel would never come up.
+TEST_F(SessionTest, ANfsV42SessionsBackchannelComesUp) {
+  Nfs4ClientOptions o;
+  o.minorversion = 2;
+  auto c = new_client("v42", o);
+  ASSERT_TRUE(c);
+  bool probed = c->callbacks().wait_for([](const CbCounters& k) { return k.cb_sequence_ok >= 1; }, 5s);
+  EXPECT_TRUE(probed) << "no accepted CB_SEQUENCE for the 4.2 session within 5 s";
+  auto root = c->root_fh();
+  ASSERT_OK(root);
+  EXPECT_EQ(c->last_sequence_flags() & (SEQ4_STATUS_CB_PATH_DOWN | SEQ4_STATUS_CB_PATH_DOWN_SESSION), 0u);
+  c->shutdown();
+}
+
+}  // namespace
+}  // namespace pnfsgw::client::test

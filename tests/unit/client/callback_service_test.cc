@@ -178,9 +178,9 @@ TEST_F(CallbackServiceTest, CbNullAndProgramChecks) {
   EXPECT_EQ(svc_.handle_call(hdr, none, out), rpc::PROC_UNAVAIL);
 }
 
-TEST_F(CallbackServiceTest, MinorVersionTwoIsAMismatchWithNoResults) {
+TEST_F(CallbackServiceTest, MinorVersionThreeIsAMismatchWithNoResults) {
   Wire w;
-  w.str("x").u32(2).u32(0).u32(0);
+  w.str("x").u32(3).u32(0).u32(0);
   std::vector<uint8_t> reply = run(svc_, w);
   Wire want;
   want.u32(NFS4ERR_MINOR_VERS_MISMATCH).str("x").u32(0);
