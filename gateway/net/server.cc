@@ -27,8 +27,12 @@
 // may keep it after the server is gone.
 #include "gateway/net/server.h"
 
+#include <sys/socket.h>
+
 #include <atomic>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/defer.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -36,9 +40,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/defer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/write.hpp>
 #include <condition_variable>
 #include <csignal>
@@ -46,7 +48,6 @@
 #include <exception>
 #include <mutex>
 #include <random>
-#include <sys/socket.h>
 #include <thread>
 #include <unordered_map>
 
@@ -71,7 +72,7 @@ using ReplyHandler = rpc::RpcConnection::ReplyHandler;
 
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kDirectReadMin = 16 * 1024;  // fragment bytes left to read them in place
-constexpr size_t kMaxWriteBatch = 64;  // records per gathered write
+constexpr size_t kMaxWriteBatch = 64;         // records per gathered write
 constexpr size_t kMaxFragment = 0x7FFFFFFF;
 constexpr size_t kPooledMin = 128 * 1024;  // smaller buffers are not kept
 constexpr size_t kPoolBuffers = 32;
@@ -147,10 +148,9 @@ auto log_exception(const char* what) {
 
 // Runs a program's handler on a worker thread and builds the reply record.
 std::pair<Disposition, WireRecord> run_handler(rpc::RpcProgram& program,
-                                                         const rpc::CallContext& ctx,
-                                                         const std::vector<uint8_t>& rec,
-                                                         size_t args_at,
-                                                         std::vector<uint8_t> reply_buf) {
+                                               const rpc::CallContext& ctx,
+                                               const std::vector<uint8_t>& rec, size_t args_at,
+                                               std::vector<uint8_t> reply_buf) {
   xdr::XdrDecoder args(rec.data() + args_at, rec.size() - args_at);
   xdr::XdrEncoder out(std::move(reply_buf));
   out.reserve_u32();
@@ -273,8 +273,8 @@ class ConnectionIo : public std::enable_shared_from_this<ConnectionIo> {
   asio::steady_timer slot_signal_;  // reader waits here for an in-flight slot
   const int fd_;                    // socket_'s descriptor, for workers' direct sends
   std::mutex write_mu_;
-  bool writing_ = false;            // GUARDED_BY(write_mu_): an async write is in flight
-  bool write_closed_ = false;       // GUARDED_BY(write_mu_): socket_ is (being) closed
+  bool writing_ = false;             // GUARDED_BY(write_mu_): an async write is in flight
+  bool write_closed_ = false;        // GUARDED_BY(write_mu_): socket_ is (being) closed
   std::deque<OutRecord> out_queue_;  // GUARDED_BY(write_mu_)
   std::vector<OutRecord> batch_;     // strand only: the records being written
   std::vector<asio::const_buffer> bufs_;
@@ -317,7 +317,7 @@ class Engine {
   const std::vector<rpc::RpcProgram*> programs_;
   asio::io_context io_;
   BufferPool buffers_;
-  Strand strand_;           // acceptor, signals, shutdown
+  Strand strand_;  // acceptor, signals, shutdown
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
   std::atomic<bool> stopping_{false};
@@ -486,10 +486,10 @@ void ConnectionIo::write_queued() {
   }
   for (const OutRecord& r : batch_)
     bufs_.push_back(asio::buffer(r.rec.buf.data(), r.rec.len) + r.sent);
-  asio::async_write(socket_, bufs_,
-                    asio::bind_executor(strand_, [self = shared_from_this()](error_code ec, size_t) {
-                      self->on_written(ec);
-                    }));
+  asio::async_write(
+      socket_, bufs_,
+      asio::bind_executor(
+          strand_, [self = shared_from_this()](error_code ec, size_t) { self->on_written(ec); }));
 }
 
 void ConnectionIo::on_written(error_code ec) {
@@ -588,19 +588,18 @@ void ConnectionIo::dispatch(rpc::RpcProgram* program, rpc::CallHeader hdr, std::
   // The task owns the record (the handler's decoder views it). defer (not
   // post): it goes on this thread's private queue, run right after the
   // reader yields, instead of waking another thread.
-  asio::defer(engine_.io(),
-             [self = shared_from_this(), program, ctx = std::move(ctx), rec = std::move(rec),
-              args_at]() mutable {
-               BufferPool& buffers = self->engine_.buffers();
-               auto [disp, reply] = run_handler(*program, ctx, rec, args_at, buffers.get());
-               buffers.put(std::move(rec));
-               if (disp == Disposition::kReply) {
-                 self->send_or_queue(std::move(reply), true);
-                 return;
-               }
-               buffers.put(std::move(reply.buf));
-               asio::post(self->strand_, [self, disp = disp] { self->complete_call(disp); });
-             });
+  asio::defer(engine_.io(), [self = shared_from_this(), program, ctx = std::move(ctx),
+                             rec = std::move(rec), args_at]() mutable {
+    BufferPool& buffers = self->engine_.buffers();
+    auto [disp, reply] = run_handler(*program, ctx, rec, args_at, buffers.get());
+    buffers.put(std::move(rec));
+    if (disp == Disposition::kReply) {
+      self->send_or_queue(std::move(reply), true);
+      return;
+    }
+    buffers.put(std::move(reply.buf));
+    asio::post(self->strand_, [self, disp = disp] { self->complete_call(disp); });
+  });
 }
 
 void ConnectionIo::complete_call(Disposition disp) {

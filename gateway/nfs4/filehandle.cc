@@ -31,8 +31,8 @@ Status write_key_file(const std::string& path, const std::array<uint8_t, 32>& ke
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Status::error(errno);
-  bool ok = ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
-            ::fsync(fd) == 0;
+  bool ok =
+      ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
   int err = errno;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
@@ -69,7 +69,7 @@ Result<std::unique_ptr<FhCodec>> FhCodec::load_or_create(const std::string& key_
 void FhCodec::mac(const uint8_t* data, size_t len, uint8_t out[kMacLen]) const {
   static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                          &EVP_MD_CTX_free);
+                                                                           &EVP_MD_CTX_free);
   constexpr size_t kBlock = 64;
   static_assert(sizeof(key_) <= kBlock);
   uint8_t pad[kBlock] = {};

@@ -46,8 +46,8 @@ class RecordFramer {
 
  private:
   size_t max_record_;
-  void make_room();           // storage for the current fragment
-  bool advance(size_t n);     // n more bytes in; true when the record is ready
+  void make_room();              // storage for the current fragment
+  bool advance(size_t n);        // n more bytes in; true when the record is ready
   std::vector<uint8_t> record_;  // [0, filled_) received; the rest scratch
   size_t filled_ = 0;
   std::vector<uint8_t> spare_;

@@ -29,7 +29,10 @@ class XdrDecoder {
   explicit XdrDecoder(std::span<const uint8_t> s) : XdrDecoder(s.data(), s.size()) {}
 
   bool ok() const { return ok_; }
-  void fail() { ok_ = false; p_ = end_; }
+  void fail() {
+    ok_ = false;
+    p_ = end_;
+  }
   size_t remaining() const { return static_cast<size_t>(end_ - p_); }
   const uint8_t* position() const { return p_; }
 
@@ -92,8 +95,11 @@ class XdrEncoder {
   // Zeroes the XDR padding after n data bytes at offset off.
   void zero_pad(size_t off, size_t n) { std::memset(buf_.data() + off + n, 0, pad4(n) - n); }
   void truncate(size_t size) {
-    if (size <= len_) len_ = size;
-    else std::memset(grow(size - len_), 0, size - len_);
+    if (size <= len_) {
+      len_ = size;
+    } else {
+      std::memset(grow(size - len_), 0, size - len_);
+    }
   }
 
   size_t size() const { return len_; }
@@ -132,6 +138,5 @@ class XdrEncoder {
   mutable std::vector<uint8_t> buf_;  // [0, len_) encoded; the rest scratch
   size_t len_ = 0;
 };
-
 
 }  // namespace pnfsgw::xdr

@@ -28,10 +28,23 @@ bool parse_size(const char* s, uint64_t* out) {
   if (end == s || v < 0) return false;
   uint64_t mul = 1;
   switch (*end) {
-    case 'k': case 'K': mul = 1ull << 10; end++; break;
-    case 'm': case 'M': mul = 1ull << 20; end++; break;
-    case 'g': case 'G': mul = 1ull << 30; end++; break;
-    default: break;
+    case 'k':
+    case 'K':
+      mul = 1ull << 10;
+      end++;
+      break;
+    case 'm':
+    case 'M':
+      mul = 1ull << 20;
+      end++;
+      break;
+    case 'g':
+    case 'G':
+      mul = 1ull << 30;
+      end++;
+      break;
+    default:
+      break;
   }
   if (*end != '\0') return false;
   *out = static_cast<uint64_t>(v * static_cast<double>(mul));
@@ -77,20 +90,34 @@ bool Options::parse(int argc, char** argv, const char* prog,
     const char* v = argv[++i];
     uint64_t n = 0;
     bool ok = true;
-    if (a == "--host") host = v;
-    else if (a == "--port") port = static_cast<uint16_t>(atoi(v));
-    else if (a == "--mount-port") mount_port = static_cast<uint16_t>(atoi(v));
-    else if (a == "--workload") workload = v;
-    else if (a == "--clients") clients = atoi(v);
-    else if (a == "--duration") duration = atof(v);
-    else if (a == "--file-size") ok = parse_size(v, &file_size);
-    else if (a == "--seq-io") ok = parse_size(v, &n), seq_io = static_cast<uint32_t>(n);
-    else if (a == "--dir-entries") dir_entries = static_cast<uint32_t>(atoi(v));
-    else if (a == "--lookup-names") lookup_names = static_cast<uint32_t>(atoi(v));
-    else if (a == "--files") ok = parse_size(v, &files);
-    else if (a == "--dir") dir = v;
-    else if (a == "--label") label = v;
-    else ok = false;
+    if (a == "--host")
+      host = v;
+    else if (a == "--port")
+      port = static_cast<uint16_t>(atoi(v));
+    else if (a == "--mount-port")
+      mount_port = static_cast<uint16_t>(atoi(v));
+    else if (a == "--workload")
+      workload = v;
+    else if (a == "--clients")
+      clients = atoi(v);
+    else if (a == "--duration")
+      duration = atof(v);
+    else if (a == "--file-size")
+      ok = parse_size(v, &file_size);
+    else if (a == "--seq-io")
+      ok = parse_size(v, &n), seq_io = static_cast<uint32_t>(n);
+    else if (a == "--dir-entries")
+      dir_entries = static_cast<uint32_t>(atoi(v));
+    else if (a == "--lookup-names")
+      lookup_names = static_cast<uint32_t>(atoi(v));
+    else if (a == "--files")
+      ok = parse_size(v, &files);
+    else if (a == "--dir")
+      dir = v;
+    else if (a == "--label")
+      label = v;
+    else
+      ok = false;
     if (!ok) {
       fprintf(stderr, "%s: bad option %s %s\n", prog, a.c_str(), v);
       usage(prog, workloads);
@@ -184,11 +211,11 @@ PhaseResult run_phase(const std::string& label, int clients, double duration, co
 void print_result(const Options& o, const std::string& proto, const std::string& workload,
                   const PhaseResult& r) {
   double s = r.seconds > 0 ? r.seconds : 1e-9;
-  printf("RESULT proto=%s workload=%s clients=%d ops=%llu seconds=%.3f ops_s=%.1f mb_s=%.1f "
-         "p50_us=%.1f p99_us=%.1f errors=%llu\n",
-         proto.c_str(), workload.c_str(), o.clients, static_cast<unsigned long long>(r.ops), s,
-         r.ops / s, r.bytes / s / 1e6, r.p50_us, r.p99_us,
-         static_cast<unsigned long long>(r.errors));
+  printf(
+      "RESULT proto=%s workload=%s clients=%d ops=%llu seconds=%.3f ops_s=%.1f mb_s=%.1f "
+      "p50_us=%.1f p99_us=%.1f errors=%llu\n",
+      proto.c_str(), workload.c_str(), o.clients, static_cast<unsigned long long>(r.ops), s,
+      r.ops / s, r.bytes / s / 1e6, r.p50_us, r.p99_us, static_cast<unsigned long long>(r.errors));
   fflush(stdout);
 }
 

@@ -28,12 +28,15 @@
 
 #include "tests/bench/nfs/bench_harness.h"
 
+// libnfs.h first: the raw headers use its EXTERN.
+// clang-format off
 extern "C" {
 #include <nfsc/libnfs.h>
 #include <nfsc/libnfs-raw.h>
 #include <nfsc/libnfs-raw-mount.h>
 #include <nfsc/libnfs-raw-nfs.h>
 }
+// clang-format on
 
 namespace pnfsgw::bench {
 namespace {
@@ -49,7 +52,9 @@ nfs_fh3 as_nfs_fh3(const Fh3& fh) {
   f.data.data_val = const_cast<char*>(fh.data());
   return f;
 }
-Fh3 from_nfs_fh3(const nfs_fh3& f) { return Fh3(f.data.data_val, f.data.data_val + f.data.data_len); }
+Fh3 from_nfs_fh3(const nfs_fh3& f) {
+  return Fh3(f.data.data_val, f.data.data_val + f.data.data_len);
+}
 
 // One RPC connection used synchronously: start an async call, then service
 // the socket until its callback ran. The callback's `data` (the decoded
@@ -64,9 +69,12 @@ class SyncRpc {
   SyncRpc& operator=(const SyncRpc&) = delete;
 
   bool connect(const std::string& host, int port, int prog, int vers) {
-    return call("connect", [&](rpc_cb cb, void* p) {
-      return rpc_connect_port_async(rpc_, host.c_str(), port, prog, vers, cb, p);
-    }, [](void*) { return true; });
+    return call(
+        "connect",
+        [&](rpc_cb cb, void* p) {
+          return rpc_connect_port_async(rpc_, host.c_str(), port, prog, vers, cb, p);
+        },
+        [](void*) { return true; });
   }
 
   // start(cb, private) issues the call; on_reply(data) checks and copies
@@ -91,8 +99,9 @@ class SyncRpc {
         return false;
       }
     }
-    if (!p.ok) fprintf(stderr, "nfs3_bench: %s failed%s%s\n", what, p.error.empty() ? "" : ": ",
-                       p.error.c_str());
+    if (!p.ok)
+      fprintf(stderr, "nfs3_bench: %s failed%s%s\n", what, p.error.empty() ? "" : ": ",
+              p.error.c_str());
     return p.ok;
   }
 
@@ -107,9 +116,12 @@ class SyncRpc {
   static void callback(rpc_context*, int status, void* data, void* priv) {
     auto* p = static_cast<Pending*>(priv);
     p->done = true;
-    if (status == RPC_STATUS_SUCCESS) p->ok = (*p->on_reply)(data);
-    else if (status == RPC_STATUS_ERROR && data) p->error = static_cast<const char*>(data);
-    else p->error = status == RPC_STATUS_CANCEL ? "cancelled" : "RPC error";
+    if (status == RPC_STATUS_SUCCESS)
+      p->ok = (*p->on_reply)(data);
+    else if (status == RPC_STATUS_ERROR && data)
+      p->error = static_cast<const char*>(data);
+    else
+      p->error = status == RPC_STATUS_CANCEL ? "cancelled" : "RPC error";
   }
 
   rpc_context* rpc_;
@@ -128,14 +140,15 @@ class Nfs3Conn {
 
   bool getattr(const Fh3& fh, uint64_t* size = nullptr) {
     GETATTR3args a{as_nfs_fh3(fh)};
-    return rpc_.call("GETATTR", [&](rpc_cb cb, void* p) {
-      return rpc_nfs3_getattr_async(rpc_.get(), cb, &a, p);
-    }, [&](void* d) {
-      auto* r = static_cast<GETATTR3res*>(d);
-      if (!nfs_ok(r->status, "GETATTR")) return false;
-      if (size) *size = r->GETATTR3res_u.resok.obj_attributes.size;
-      return true;
-    });
+    return rpc_.call(
+        "GETATTR",
+        [&](rpc_cb cb, void* p) { return rpc_nfs3_getattr_async(rpc_.get(), cb, &a, p); },
+        [&](void* d) {
+          auto* r = static_cast<GETATTR3res*>(d);
+          if (!nfs_ok(r->status, "GETATTR")) return false;
+          if (size) *size = r->GETATTR3res_u.resok.obj_attributes.size;
+          return true;
+        });
   }
 
   // LOOKUP; with quiet_noent a missing name is an expected answer: an
@@ -145,18 +158,18 @@ class Nfs3Conn {
     a.what.dir = as_nfs_fh3(dir);
     a.what.name = const_cast<char*>(name.c_str());
     std::optional<Fh3> out;
-    bool ok = rpc_.call("LOOKUP", [&](rpc_cb cb, void* p) {
-      return rpc_nfs3_lookup_async(rpc_.get(), cb, &a, p);
-    }, [&](void* d) {
-      auto* r = static_cast<LOOKUP3res*>(d);
-      if (r->status == NFS3ERR_NOENT && quiet_noent) {
-        out = Fh3{};  // empty: no such name
-        return true;
-      }
-      if (!nfs_ok(r->status, "LOOKUP")) return false;
-      out = from_nfs_fh3(r->LOOKUP3res_u.resok.object);
-      return true;
-    });
+    bool ok = rpc_.call(
+        "LOOKUP", [&](rpc_cb cb, void* p) { return rpc_nfs3_lookup_async(rpc_.get(), cb, &a, p); },
+        [&](void* d) {
+          auto* r = static_cast<LOOKUP3res*>(d);
+          if (r->status == NFS3ERR_NOENT && quiet_noent) {
+            out = Fh3{};  // empty: no such name
+            return true;
+          }
+          if (!nfs_ok(r->status, "LOOKUP")) return false;
+          out = from_nfs_fh3(r->LOOKUP3res_u.resok.object);
+          return true;
+        });
     return ok ? out : std::nullopt;
   }
 
@@ -171,9 +184,9 @@ class Nfs3Conn {
     REMOVE3args a{};
     a.object.dir = as_nfs_fh3(dir);
     a.object.name = const_cast<char*>(name.c_str());
-    return rpc_.call("REMOVE", [&](rpc_cb cb, void* p) {
-      return rpc_nfs3_remove_async(rpc_.get(), cb, &a, p);
-    }, [&](void* d) { return nfs_ok(static_cast<REMOVE3res*>(d)->status, "REMOVE"); });
+    return rpc_.call(
+        "REMOVE", [&](rpc_cb cb, void* p) { return rpc_nfs3_remove_async(rpc_.get(), cb, &a, p); },
+        [&](void* d) { return nfs_ok(static_cast<REMOVE3res*>(d)->status, "REMOVE"); });
   }
 
   int64_t write(const Fh3& fh, uint64_t off, const uint8_t* data, uint32_t len) {
@@ -185,14 +198,14 @@ class Nfs3Conn {
     a.data.data_len = len;
     a.data.data_val = reinterpret_cast<char*>(const_cast<uint8_t*>(data));
     int64_t n = kFailed;
-    rpc_.call("WRITE", [&](rpc_cb cb, void* p) {
-      return rpc_nfs3_write_async(rpc_.get(), cb, &a, p);
-    }, [&](void* d) {
-      auto* r = static_cast<WRITE3res*>(d);
-      if (!nfs_ok(r->status, "WRITE")) return false;
-      n = r->WRITE3res_u.resok.count;
-      return true;
-    });
+    rpc_.call(
+        "WRITE", [&](rpc_cb cb, void* p) { return rpc_nfs3_write_async(rpc_.get(), cb, &a, p); },
+        [&](void* d) {
+          auto* r = static_cast<WRITE3res*>(d);
+          if (!nfs_ok(r->status, "WRITE")) return false;
+          n = r->WRITE3res_u.resok.count;
+          return true;
+        });
     return n;
   }
 
@@ -202,23 +215,23 @@ class Nfs3Conn {
     a.offset = off;
     a.count = len;
     int64_t n = kFailed;
-    rpc_.call("READ", [&](rpc_cb cb, void* p) {
-      return rpc_nfs3_read_async(rpc_.get(), cb, &a, p);
-    }, [&](void* d) {
-      auto* r = static_cast<READ3res*>(d);
-      if (!nfs_ok(r->status, "READ")) return false;
-      n = r->READ3res_u.resok.data.data_len;
-      return true;
-    });
+    rpc_.call(
+        "READ", [&](rpc_cb cb, void* p) { return rpc_nfs3_read_async(rpc_.get(), cb, &a, p); },
+        [&](void* d) {
+          auto* r = static_cast<READ3res*>(d);
+          if (!nfs_ok(r->status, "READ")) return false;
+          n = r->READ3res_u.resok.data.data_len;
+          return true;
+        });
     return n;
   }
 
   bool commit(const Fh3& fh) {
     COMMIT3args a{};
     a.file = as_nfs_fh3(fh);
-    return rpc_.call("COMMIT", [&](rpc_cb cb, void* p) {
-      return rpc_nfs3_commit_async(rpc_.get(), cb, &a, p);
-    }, [&](void* d) { return nfs_ok(static_cast<COMMIT3res*>(d)->status, "COMMIT"); });
+    return rpc_.call(
+        "COMMIT", [&](rpc_cb cb, void* p) { return rpc_nfs3_commit_async(rpc_.get(), cb, &a, p); },
+        [&](void* d) { return nfs_ok(static_cast<COMMIT3res*>(d)->status, "COMMIT"); });
   }
 
   // A full READDIRPLUS listing; the number of entries, or -1.
@@ -229,20 +242,21 @@ class Nfs3Conn {
     a.maxcount = 65536;
     int64_t count = 0;
     for (bool eof = false; !eof;) {
-      bool ok = rpc_.call("READDIRPLUS", [&](rpc_cb cb, void* p) {
-        return rpc_nfs3_readdirplus_async(rpc_.get(), cb, &a, p);
-      }, [&](void* d) {
-        auto* r = static_cast<READDIRPLUS3res*>(d);
-        if (!nfs_ok(r->status, "READDIRPLUS")) return false;
-        auto& ok = r->READDIRPLUS3res_u.resok;
-        for (entryplus3* e = ok.reply.entries; e; e = e->nextentry) {
-          if (strcmp(e->name, ".") != 0 && strcmp(e->name, "..") != 0) count++;
-          a.cookie = e->cookie;
-        }
-        memcpy(a.cookieverf, ok.cookieverf, sizeof a.cookieverf);
-        eof = ok.reply.eof;
-        return true;
-      });
+      bool ok = rpc_.call(
+          "READDIRPLUS",
+          [&](rpc_cb cb, void* p) { return rpc_nfs3_readdirplus_async(rpc_.get(), cb, &a, p); },
+          [&](void* d) {
+            auto* r = static_cast<READDIRPLUS3res*>(d);
+            if (!nfs_ok(r->status, "READDIRPLUS")) return false;
+            auto& ok = r->READDIRPLUS3res_u.resok;
+            for (entryplus3* e = ok.reply.entries; e; e = e->nextentry) {
+              if (strcmp(e->name, ".") != 0 && strcmp(e->name, "..") != 0) count++;
+              a.cookie = e->cookie;
+            }
+            memcpy(a.cookieverf, ok.cookieverf, sizeof a.cookieverf);
+            eof = ok.reply.eof;
+            return true;
+          });
       if (!ok) return -1;
     }
     return count;
@@ -263,12 +277,12 @@ class Nfs3Conn {
       a.where.name = const_cast<char*>(name.c_str());
       a.attributes.mode.set_it = 1;
       a.attributes.mode.set_mode3_u.mode = 0777;
-      bool ok = rpc_.call("MKDIR", [&](rpc_cb cb, void* p) {
-        return rpc_nfs3_mkdir_async(rpc_.get(), cb, &a, p);
-      }, [&](void* d) {
-        auto* r = static_cast<MKDIR3res*>(d);
-        return take(r->status, r->MKDIR3res_u.resok.obj, "MKDIR");
-      });
+      bool ok = rpc_.call(
+          "MKDIR", [&](rpc_cb cb, void* p) { return rpc_nfs3_mkdir_async(rpc_.get(), cb, &a, p); },
+          [&](void* d) {
+            auto* r = static_cast<MKDIR3res*>(d);
+            return take(r->status, r->MKDIR3res_u.resok.obj, "MKDIR");
+          });
       return ok ? out : std::nullopt;
     }
     CREATE3args a{};
@@ -277,12 +291,12 @@ class Nfs3Conn {
     a.how.mode = UNCHECKED;
     a.how.createhow3_u.obj_attributes.mode.set_it = 1;
     a.how.createhow3_u.obj_attributes.mode.set_mode3_u.mode = 0666;
-    bool ok = rpc_.call("CREATE", [&](rpc_cb cb, void* p) {
-      return rpc_nfs3_create_async(rpc_.get(), cb, &a, p);
-    }, [&](void* d) {
-      auto* r = static_cast<CREATE3res*>(d);
-      return take(r->status, r->CREATE3res_u.resok.obj, "CREATE");
-    });
+    bool ok = rpc_.call(
+        "CREATE", [&](rpc_cb cb, void* p) { return rpc_nfs3_create_async(rpc_.get(), cb, &a, p); },
+        [&](void* d) {
+          auto* r = static_cast<CREATE3res*>(d);
+          return take(r->status, r->CREATE3res_u.resok.obj, "CREATE");
+        });
     return ok ? out : std::nullopt;
   }
 
@@ -294,18 +308,18 @@ std::optional<Fh3> mount_root(const Options& o) {
   if (!m.connect(o.host, o.mount_port, MOUNT_PROGRAM, MOUNT_V3)) return std::nullopt;
   std::optional<Fh3> root;
   char path[] = "/";
-  bool ok = m.call("MOUNT /", [&](rpc_cb cb, void* p) {
-    return rpc_mount3_mnt_async(m.get(), cb, path, p);
-  }, [&](void* d) {
-    auto* r = static_cast<mountres3*>(d);
-    if (r->fhs_status != MNT3_OK) {
-      fprintf(stderr, "nfs3_bench: MOUNT /: status %d\n", static_cast<int>(r->fhs_status));
-      return false;
-    }
-    auto& fh = r->mountres3_u.mountinfo.fhandle;
-    root = Fh3(fh.fhandle3_val, fh.fhandle3_val + fh.fhandle3_len);
-    return true;
-  });
+  bool ok = m.call(
+      "MOUNT /", [&](rpc_cb cb, void* p) { return rpc_mount3_mnt_async(m.get(), cb, path, p); },
+      [&](void* d) {
+        auto* r = static_cast<mountres3*>(d);
+        if (r->fhs_status != MNT3_OK) {
+          fprintf(stderr, "nfs3_bench: MOUNT /: status %d\n", static_cast<int>(r->fhs_status));
+          return false;
+        }
+        auto& fh = r->mountres3_u.mountinfo.fhandle;
+        root = Fh3(fh.fhandle3_val, fh.fhandle3_val + fh.fhandle3_len);
+        return true;
+      });
   return ok ? root : std::nullopt;
 }
 
@@ -374,9 +388,8 @@ class Nfs3Bench {
   bool getattr() {
     auto f = ensure(top_, "attr-file", false);
     if (!f) return false;
-    auto r = run_phase(label("getattr"), o_.clients, o_.duration, [&](int c, uint64_t) {
-      return cn(c).getattr(*f) ? int64_t{0} : kFailed;
-    });
+    auto r = run_phase(label("getattr"), o_.clients, o_.duration,
+                       [&](int c, uint64_t) { return cn(c).getattr(*f) ? int64_t{0} : kFailed; });
     return finish("getattr", r);
   }
 

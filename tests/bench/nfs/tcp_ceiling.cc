@@ -38,9 +38,12 @@ int main(int argc, char** argv) {
   size_t chunk = 1 << 20;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--streams") streams = atoi(argv[i + 1]);
-    else if (a == "--bytes") bytes = atof(argv[i + 1]);
-    else if (a == "--chunk") chunk = static_cast<size_t>(atol(argv[i + 1]));
+    if (a == "--streams")
+      streams = atoi(argv[i + 1]);
+    else if (a == "--bytes")
+      bytes = atof(argv[i + 1]);
+    else if (a == "--chunk")
+      chunk = static_cast<size_t>(atol(argv[i + 1]));
     else {
       fprintf(stderr, "usage: tcp_ceiling [--streams N] [--bytes B] [--chunk B]\n");
       return 2;
@@ -102,9 +105,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   double total = static_cast<double>(per_stream) * streams;
-  printf("RESULT proto=tcp workload=stream clients=%d ops=%.0f seconds=%.3f ops_s=%.1f "
-         "mb_s=%.1f p50_us=0 p99_us=0 errors=0\n",
-         streams, total / static_cast<double>(chunk), secs, total / static_cast<double>(chunk) / secs,
-         total / secs / 1e6);
+  printf(
+      "RESULT proto=tcp workload=stream clients=%d ops=%.0f seconds=%.3f ops_s=%.1f "
+      "mb_s=%.1f p50_us=0 p99_us=0 errors=0\n",
+      streams, total / static_cast<double>(chunk), secs, total / static_cast<double>(chunk) / secs,
+      total / secs / 1e6);
   return 0;
 }
