@@ -37,7 +37,8 @@ constexpr char kUsage[] =
     "  --dax                map the device (libpmem loads/stores) instead of pread/pwrite\n"
     "  --lease SECONDS      NFSv4 lease time (default 90)\n"
     "  --grace SECONDS      grace period after a restart (default: the lease time)\n"
-    "  --threads N          worker threads (default 4)\n"
+    "  --threads N          threads that run calls (default 16; calls that change the\n"
+    "                       store wait for its group commit, so more threads, bigger batches)\n"
     "  --admin-socket PATH  the admin socket (default DIR/admin.sock)\n"
     "  --rpcbind            register NFS v3/v4 and MOUNT v1/v3 with the local rpcbind\n"
     "  --verbose            debug logging\n";
@@ -70,7 +71,7 @@ bool make_dir(const std::string& path) {
 int serve(int argc, char** argv) {
   std::string listen = "127.0.0.1:2049";
   std::string data = "pnfsgw-data";
-  unsigned long lease = 90, threads = 4;
+  unsigned long lease = 90, threads = 16;
   long grace = -1;
   bool rpcbind = false;
   std::string admin_socket;
