@@ -20,21 +20,24 @@ void mark_down(const std::shared_ptr<Session>& s, const char* why) {
 void send_cb_compound(const std::shared_ptr<Session>& s, uint32_t nops,
                       std::vector<uint8_t> ops_xdr, CbDone done) {
   std::shared_ptr<rpc::RpcConnection> conn;
-  uint32_t seqid;
+  uint32_t seqid = 0;
+  nfsstat4 refused = NFS4_OK;
   {
     std::lock_guard<std::mutex> lk(s->mu);
     conn = s->back_conn.lock();
     if (!conn || !conn->is_open() || s->destroyed) {
-      done(NFS4ERR_CB_PATH_DOWN, {});
-      return;
+      refused = NFS4ERR_CB_PATH_DOWN;
+    } else if (s->cb_busy) {
+      refused = NFS4ERR_DELAY;
+    } else {
+      s->cb_busy = true;
+      seqid = ++s->cb_seqid;
     }
-    if (s->cb_busy) {
-      done(NFS4ERR_DELAY, {});
-      return;
-    }
-    s->cb_busy = true;
-    seqid = ++s->cb_seqid;
   }
+  // done() may take s->mu itself (mark_down does): never call it under the
+  // lock. (It did, and a probe racing a connection's close deadlocked the
+  // session and then the server's shutdown.)
+  if (refused != NFS4_OK) return done(refused, {});
   xdr::XdrEncoder enc;
   enc.string("");        // tag
   enc.u32(s->minorversion);
