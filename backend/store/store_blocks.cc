@@ -199,7 +199,6 @@ Status StoreFs::merge_at(Tx& t, uint64_t ino, uint64_t b) {
   if (Status st = del_extent(t.w, *db_, ino, *re); !st) return st;
   le.len += re->len;
   return put_extent(t.w, *db_, ino, le);
-  return Status::ok();
 }
 
 Status StoreFs::set_unwritten(Tx& t, uint64_t ino, uint64_t lblk, uint64_t len, bool unwritten) {
@@ -303,8 +302,11 @@ Status StoreFs::adjust_refs(Tx& t, PhysRange r, int delta) {
   return Status::ok();
 }
 
-Result<std::vector<PhysRange>> StoreFs::shared_in(const Txn& t, PhysRange r) {
-  auto recs = block_recs(t, db_->refcount, r.pblk, r.pblk + r.len, true);
+namespace {
+
+// The parts of r that records of a block-keyed db cover, in order.
+Result<std::vector<PhysRange>> covered(const Txn& t, backend::kv::Db db, PhysRange r, bool refcount) {
+  auto recs = block_recs(t, db, r.pblk, r.pblk + r.len, refcount);
   if (!recs) return Result<std::vector<PhysRange>>::error(recs.err());
   std::vector<PhysRange> out;
   for (const BlockRec& b : recs.value()) {
@@ -314,16 +316,25 @@ Result<std::vector<PhysRange>> StoreFs::shared_in(const Txn& t, PhysRange r) {
   return out;
 }
 
+}  // namespace
+
+Result<std::vector<PhysRange>> StoreFs::shared_in(const Txn& t, PhysRange r) {
+  return covered(t, db_->refcount, r, true);
+}
+
 Result<std::vector<PhysRange>> StoreFs::bad_in(const Txn& t, PhysRange r) {
   if (bad_count_.load() == 0) return std::vector<PhysRange>{};
-  auto recs = block_recs(t, db_->bad, r.pblk, r.pblk + r.len);
-  if (!recs) return Result<std::vector<PhysRange>>::error(recs.err());
-  std::vector<PhysRange> out;
-  for (const BlockRec& b : recs.value()) {
-    uint64_t s0 = std::max(b.start, r.pblk), s1 = std::min(b.start + b.len, r.pblk + r.len);
-    out.push_back({s0, s1 - s0});
+  return covered(t, db_->bad, r, false);
+}
+
+Result<std::vector<PhysRange>> StoreFs::alloc_after(Tx& t, uint64_t ino, uint64_t lblk, uint64_t len) {
+  uint64_t goal = 0;  // files stay contiguous: aim right after the block before lblk
+  if (lblk > 0) {
+    auto prev = map_query(t.w, ino, lblk - 1, 1);
+    if (!prev) return Result<std::vector<PhysRange>>::error(prev.err());
+    if (!prev.value().empty()) goal = prev.value().front().pblk + 1;
   }
-  return out;
+  return alloc_blocks(t, len, goal);
 }
 
 Result<std::vector<PhysRange>> StoreFs::alloc_blocks(Tx& t, uint64_t len, uint64_t goal) {

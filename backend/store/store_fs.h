@@ -181,6 +181,8 @@ class StoreFs final : public backend::Filesystem {
   Result<std::vector<PhysRange>> shared_in(const backend::kv::Txn& t, PhysRange r);
   Result<std::vector<PhysRange>> bad_in(const backend::kv::Txn& t, PhysRange r);
   Result<std::vector<PhysRange>> alloc_blocks(Tx& t, uint64_t len, uint64_t goal);
+  // len blocks to map at lblk of ino, placed after the block mapping lblk-1.
+  Result<std::vector<PhysRange>> alloc_after(Tx& t, uint64_t ino, uint64_t lblk, uint64_t len);
   Status return_blocks(Tx& t, PhysRange r);  // back to free space
   Status persist_free(Tx& t, uint64_t lo, uint64_t hi);
   Status drain_released(Tx& t);

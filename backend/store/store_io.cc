@@ -223,13 +223,7 @@ Status StoreFs::write_locked(Tx& t, const BreakToken* tok, uint64_t ino, InodeRe
   }
   std::vector<PhysRange> fresh;
   if (need > 0) {
-    uint64_t goal = 0;
-    if (b0 > 0) {
-      auto prev = map_query(t.w, ino, b0 - 1, 1);
-      if (!prev) return prev.status();
-      if (!prev.value().empty()) goal = prev.value().front().pblk + 1;
-    }
-    auto got = alloc_blocks(t, need, goal);
+    auto got = alloc_after(t, ino, b0, need);
     if (!got) return got.status();
     fresh = std::move(got).value();
   }

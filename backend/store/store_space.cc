@@ -65,13 +65,7 @@ Status StoreFs::allocate(InodeId ino, uint64_t off, uint64_t len) {
                        }
                        if (pos < b1) holes.push_back({pos, b1 - pos}), need += b1 - pos;
                        if (need > 0) {
-                         uint64_t goal = 0;
-                         if (b0 > 0) {
-                           auto prev = map_query(t.w, ino, b0 - 1, 1);
-                           if (!prev) return prev.status();
-                           if (!prev.value().empty()) goal = prev.value().front().pblk + 1;
-                         }
-                         auto got = alloc_blocks(t, need, goal);
+                         auto got = alloc_after(t, ino, b0, need);
                          if (!got) return got.status();
                          // Preallocated blocks read as zeroes: no data to write.
                          size_t gi = 0;
