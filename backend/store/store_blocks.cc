@@ -1,5 +1,5 @@
 // StoreFs: extent maps, reference counts, reverse map, free space and
-// quarantine as KV records. Every function here runs inside a change (mu_
+// quarantine as KV records. Every function here runs inside a change (the
 // held, a write transaction open) or on a read snapshot.
 #include <algorithm>
 #include <cstring>

@@ -59,7 +59,6 @@ void StoreFs::committer_loop() {
 }
 
 void StoreFs::run_batch(const std::vector<Request*>& batch) {
-  std::lock_guard lk(mu_);
   auto fail_all = [&](int err) {
     for (Request* r : batch) r->result = Status::error(err);
   };

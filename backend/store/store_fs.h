@@ -4,14 +4,15 @@
 // Device whose block 0 is the superblock.
 //
 // Contract:
-//  - Thread-safety: every method is safe from any thread. Changes are
-//    serialized by mu_ (one KV write transaction at a time, as LMDB has
-//    anyway); reads run without it on LMDB snapshots, pinning the physical
-//    blocks they read (PinTable) so that nothing they read is reused under
-//    them.
+//  - Thread-safety: every method is safe from any thread. Changes run one
+//    after another on the committer thread (store_commit.cc: one KV write
+//    transaction at a time, as LMDB has anyway); reads run on the caller's
+//    thread on LMDB snapshots, pinning the physical blocks they read
+//    (PinTable) so that nothing they read is reused under them.
 //  - Break hooks: every change of an extent map first obtains a BreakToken
-//    from the ExtentBreaker for the bytes whose mapping changes, without mu_
-//    held (a recall may wait for clients); then takes mu_ and re-checks that
+//    from the ExtentBreaker for the bytes whose mapping changes, on the
+//    caller's thread (a recall may wait for clients); then the change, on the
+//    committer thread, re-checks that
 //    the token still covers what the change needs (the state may have moved
 //    meanwhile), else drops everything and plans again (DESIGN "drop, wait,
 //    retake, re-check"). Which kind each operation asks for is in break.h.
@@ -216,8 +217,9 @@ class StoreFs final : public backend::Filesystem {
   void run_batch(const std::vector<Request*>& batch);
 
   // --- change framework (store_fs.cc)
-  // Runs fn in a write transaction under mu_ and commits it; a failed commit
-  // turns the store read-only. fn may return EAGAIN to ask for a re-plan.
+  // Queues fn for the committer thread and waits until its batch committed;
+  // a failed commit turns the store read-only. fn may return kReplan to ask
+  // for a re-plan.
   Status mutate(const std::function<Status(Tx&)>& fn, const BreakToken* tok = nullptr);
   void go_read_only(const std::string& why);
   void undo(Tx& t);  // rolls back alloc_ and released_ after an aborted change
@@ -265,12 +267,16 @@ class StoreFs final : public backend::Filesystem {
   Status two_file_change(backend::InodeId src, uint64_t s_off, uint64_t s_len, backend::InodeId dst,
                          uint64_t d_off, uint64_t d_len,
                          const std::function<Status(Tx&, const BreakToken*, const BreakToken*)>& fn);
+  // Waits until no in-flight read or overwrite in place pins the blocks
+  // mapped at [lblk, lblk+n) of ino.
+  Status wait_for_pins(const backend::kv::Txn& t, backend::InodeId ino, uint64_t lblk, uint64_t n);
   Status clone_locked(Tx& t, const BreakToken* stok, const BreakToken* dtok, backend::InodeId src,
                       uint64_t s_off, backend::InodeId dst, uint64_t d_off, uint64_t len);
   // Punch (or, with preallocate, zero-range) [off, end) of a file.
   Status unmap_bytes(Tx& t, const BreakToken* tok, backend::InodeId ino, InodeRec& r, uint64_t off,
                      uint64_t end, bool preallocate);
-  // Runs plan() for a kind and range, breaks it without mu_, then mutate();
+  // Runs plan() for a kind and range, breaks it on the caller's thread, then
+  // mutate();
   // re-plans while the change answers kReplan (the token no longer covers
   // it). A plan with *len == 0 needs no break (the change gets nullptr).
   Status broken_change(
@@ -287,9 +293,8 @@ class StoreFs final : public backend::Filesystem {
   uint64_t store_id_ = 0;  // from the superblock UUID; goes into handles
   uint64_t nblocks_ = 0;
 
-  std::mutex mu_;                // serializes changes
-  Allocator alloc_{0};                  // GUARDED_BY(mu_)
-  std::atomic<uint64_t> next_ino_{0};   // written under mu_
+  Allocator alloc_{0};                  // the committer thread's (after open)
+  std::atomic<uint64_t> next_ino_{0};   // written by the committer thread
   std::atomic<uint64_t> free_blocks_{0};  // alloc_'s count after the last commit
   std::mutex released_mu_;
   std::vector<PhysRange> released_;  // GUARDED_BY(released_mu_): quarantine the breaker let go

@@ -241,6 +241,15 @@ Status StoreFs::two_file_change(InodeId src, uint64_t s_off, uint64_t s_len, Ino
   }
 }
 
+Status StoreFs::wait_for_pins(const backend::kv::Txn& t, InodeId ino, uint64_t lblk, uint64_t n) {
+  auto q = map_query(t, ino, lblk, n);
+  if (!q) return q.status();
+  std::vector<PhysRange> blocks;
+  for (const Extent& e : q.value()) blocks.push_back({e.pblk, e.len});
+  pins_.wait_unpinned(blocks);
+  return Status::ok();
+}
+
 Status StoreFs::clone_locked(Tx& t, const BreakToken* stok, const BreakToken* dtok, InodeId src,
                              uint64_t s_off, InodeId dst, uint64_t d_off, uint64_t len) {
   auto sr = get_inode(t.w, src);
@@ -271,9 +280,8 @@ Status StoreFs::clone_locked(Tx& t, const BreakToken* stok, const BreakToken* dt
   uint64_t sb = s_off / kBlockSize, db = d_off / kBlockSize;
   auto q = map_query(t.w, src, sb, nb);
   if (!q) return q.status();
-  std::vector<PhysRange> src_blocks;
-  for (const Extent& e : q.value()) src_blocks.push_back({e.pblk, e.len});
-  pins_.wait_unpinned(src_blocks);  // no overwrite in place may land once shared
+  // No overwrite in place may land once the blocks are shared.
+  if (Status s = wait_for_pins(t.w, src, sb, nb); !s) return s;
   std::vector<Extent> with;
   for (const Extent& e : q.value()) {
     if (Status s = adjust_refs(t, {e.pblk, e.len}, +1); !s) return s;
@@ -305,7 +313,12 @@ Result<uint64_t> StoreFs::dedupe_range(InodeId src, uint64_t s_off, InodeId dst,
   uint64_t blen = block_up(s_off + len) - s_off;
   Status st = two_file_change(src, s_off, blen, dst, d_off, std::min(blen, to_eof(d_off)),
                               [&](Tx& t, const BreakToken* stok, const BreakToken* dtok) -> Status {
-                                // Compare under mu_: no change can slip in between.
+                                // On the committer thread no change slips in between;
+                                // overwrites in place are fenced, and those in flight
+                                // are waited for before comparing.
+                                uint64_t nb = block_up(len) / kBlockSize;
+                                if (Status s = wait_for_pins(t.w, src, s_off / kBlockSize, nb); !s) return s;
+                                if (Status s = wait_for_pins(t.w, dst, d_off / kBlockSize, nb); !s) return s;
                                 std::vector<uint8_t> a, b;
                                 for (uint64_t done = 0; done < len;) {
                                   uint64_t n = std::min(kCopyChunk, len - done);
