@@ -1,12 +1,14 @@
 // pnfsgw: the command line. `pnfsgw serve` runs the NFS server.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/log.h"
@@ -37,8 +39,9 @@ constexpr char kUsage[] =
     "  --dax                map the device (libpmem loads/stores) instead of pread/pwrite\n"
     "  --lease SECONDS      NFSv4 lease time (default 90)\n"
     "  --grace SECONDS      grace period after a restart (default: the lease time)\n"
-    "  --threads N          threads that run calls (default 16; calls that change the\n"
-    "                       store wait for its group commit, so more threads, bigger batches)\n"
+    "  --threads N          threads that run calls that may wait (default 16; calls that\n"
+    "                       change the store wait for its group commit, so more threads,\n"
+    "                       bigger batches); quick calls run on one event loop per core\n"
     "  --admin-socket PATH  the admin socket (default DIR/admin.sock)\n"
     "  --rpcbind            register NFS v3/v4 and MOUNT v1/v3 with the local rpcbind\n"
     "  --verbose            debug logging\n";
@@ -183,6 +186,8 @@ int serve(int argc, char** argv) {
   so.host = host;
   so.port = static_cast<uint16_t>(port);
   so.worker_threads = threads;
+  // One event loop per core: quick calls run there without a hand-off.
+  so.io_threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
   so.max_record = o.max_write + 64 * 1024;
   pnfsgw::net::RpcServer server(so, {&nfs, &nfs3, &mountd});
   if (auto st = server.start(); !st) {

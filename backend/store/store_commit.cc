@@ -1,5 +1,5 @@
-// StoreFs: group commit. Every change (mutate()) is queued for one committer
-// thread, which runs whatever has queued up as one batch:
+// StoreFs: group commit. Every change (mutate()) is queued; one caller at a
+// time is the leader and runs whatever has queued up as one batch:
 //
 //   begin a KV write transaction; release quarantine the breaker let go;
 //   for each change: a nested transaction, the change, commit or abort it
@@ -9,9 +9,13 @@
 //   one KV commit (synced), then wake every caller.
 //
 // So N clients creating files at once pay one flush and one commit per
-// batch instead of N, while a lone client waits no longer than before (a
-// batch starts as soon as one change is queued). The committer is the only
-// thread that holds a KV write transaction, which LMDB ties to its thread.
+// batch instead of N. The caller that finds no leader becomes it and runs
+// batches until its own change has committed, then steps down; a waiting
+// caller whose change is still queued takes over. A lone client so runs its
+// change on its own thread, with no hand-off to another thread and back
+// (a committer thread cost two context switches per change). Batches never
+// overlap: only the leader holds a KV write transaction, which it begins
+// and commits on its own thread, as LMDB requires.
 #include <cstring>
 
 #include "backend/store/store_fs.h"
@@ -24,38 +28,47 @@ namespace {
 constexpr size_t kMaxBatch = 64;
 }
 
-void StoreFs::start_committer() {
-  committer_ = std::thread([this] { committer_loop(); });
-}
+namespace {
+thread_local bool tls_in_batch = false;  // this thread runs a batch now
+}  // namespace
 
 void StoreFs::stop_committer() {
-  {
-    std::lock_guard lk(queue_mu_);
-    stopping_ = true;
-  }
-  queue_cv_.notify_all();
-  if (committer_.joinable()) committer_.join();
+  std::unique_lock lk(queue_mu_);
+  stopping_ = true;
+  done_cv_.wait(lk, [&] { return !leading_ && queue_.empty(); });
 }
 
-void StoreFs::committer_loop() {
-  committer_id_ = std::this_thread::get_id();
-  for (;;) {
-    std::vector<Request*> batch;
-    {
-      std::unique_lock lk(queue_mu_);
-      queue_cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, nothing left
+Status StoreFs::commit_queued(Request& req) {
+  // A change made from inside a change (a read in a dedupe meeting a media
+  // error) would wait for its own batch.
+  if (tls_in_batch) return Status::error(EDEADLK);
+  std::unique_lock lk(queue_mu_);
+  if (stopping_) return Status::error(EROFS);
+  queue_.push_back(&req);
+  while (!req.done) {
+    if (leading_) {
+      done_cv_.wait(lk);
+      continue;
+    }
+    leading_ = true;
+    while (!req.done) {
+      std::vector<Request*> batch;
       size_t n = std::min(queue_.size(), kMaxBatch);
       batch.assign(queue_.begin(), queue_.begin() + static_cast<long>(n));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
-    }
-    run_batch(batch);
-    {
-      std::lock_guard lk(queue_mu_);
+      lk.unlock();
+      tls_in_batch = true;
+      run_batch(batch);
+      tls_in_batch = false;
+      lk.lock();
       for (Request* r : batch) r->done = true;
+      done_cv_.notify_all();
     }
-    done_cv_.notify_all();
+    // Changes still queued: the notify above wakes their callers, and one
+    // of them leads next.
+    leading_ = false;
   }
+  return Status::ok();
 }
 
 void StoreFs::run_batch(const std::vector<Request*>& batch) {

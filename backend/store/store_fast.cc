@@ -1,7 +1,7 @@
 // StoreFs: overwrites in place without a KV transaction, and the in-memory
 // times they leave behind (store_fs.h "overwrites in place").
 //
-// Why it is safe outside the committer thread (store_commit.cc):
+// Why it is safe outside a group-commit batch (store_commit.cc):
 //  - the blocks are pinned from the mapping lookup to the end of the device
 //    writes, so nothing that unmaps them (punch, truncate, CoW elsewhere)
 //    proceeds until the write is done, and they are not reused before;

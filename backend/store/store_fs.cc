@@ -156,7 +156,6 @@ Result<std::unique_ptr<StoreFs>> StoreFs::open(backend::device::Device* dev, Ext
     }
   }
   fs->store_id_ = uuid_id(sb.value().uuid);
-  fs->start_committer();
   fs->nblocks_ = dev->size() / kBlockSize;
   if (Status st = fs->load(); !st) return R::error(st.err());
   if (opt.inspect_only) fs->read_only_ = true;
@@ -240,17 +239,8 @@ void StoreFs::go_read_only(const std::string& why) {
 
 Status StoreFs::mutate(const std::function<Status(Tx&)>& fn, const BreakToken* tok) {
   if (Status st = check_writable(); !st) return st;
-  // A change made from inside a change (a read in a dedupe meeting a media
-  // error) would wait for its own batch.
-  if (std::this_thread::get_id() == committer_id_.load()) return Status::error(EDEADLK);
   Request req{&fn, Status::ok(), false, {}};
-  {
-    std::unique_lock lk(queue_mu_);
-    if (stopping_) return Status::error(EROFS);
-    queue_.push_back(&req);
-    queue_cv_.notify_one();
-    done_cv_.wait(lk, [&] { return req.done; });
-  }
+  if (Status st = commit_queued(req); !st) return st;
   if (req.result && !req.quarantined.empty()) {
     if (tok) {
       breaker_->release_quarantine(*tok, std::move(req.quarantined), [this](std::vector<PhysRange> r) {

@@ -5,14 +5,15 @@
 //
 // Contract:
 //  - Thread-safety: every method is safe from any thread. Changes run one
-//    after another on the committer thread (store_commit.cc: one KV write
-//    transaction at a time, as LMDB has anyway); reads run on the caller's
+//    batch after another, each batch on the thread of one of its callers
+//    (the leader, store_commit.cc: one KV write transaction at a time, as
+//    LMDB has anyway); reads run on the caller's
 //    thread on LMDB snapshots, pinning the physical blocks they read
 //    (PinTable) so that nothing they read is reused under them.
 //  - Break hooks: every change of an extent map first obtains a BreakToken
 //    from the ExtentBreaker for the bytes whose mapping changes, on the
-//    caller's thread (a recall may wait for clients); then the change, on the
-//    committer thread, re-checks that
+//    caller's thread (a recall may wait for clients); then the change, in a
+//    batch, re-checks that
 //    the token still covers what the change needs (the state may have moved
 //    meanwhile), else drops everything and plans again (DESIGN "drop, wait,
 //    retake, re-check"). Which kind each operation asks for is in break.h.
@@ -209,15 +210,18 @@ class StoreFs final : public backend::Filesystem {
     bool done = false;
     std::vector<PhysRange> quarantined;
   };
-  void start_committer();
+  // Queues req and returns once its batch has run (req.result says how the
+  // change went); the caller may lead batches meanwhile. EDEADLK from inside
+  // a batch, EROFS once stopping.
+  Status commit_queued(Request& req);
+  // Refuses new changes and waits for the queued ones.
   void stop_committer();
-  void committer_loop();
   // Runs a batch: one KV transaction, each change in a nested one, one
   // device flush if any change wrote new data, one commit.
   void run_batch(const std::vector<Request*>& batch);
 
   // --- change framework (store_fs.cc)
-  // Queues fn for the committer thread and waits until its batch committed;
+  // Queues fn for group commit and waits until its batch committed;
   // a failed commit turns the store read-only. fn may return kReplan to ask
   // for a re-plan.
   Status mutate(const std::function<Status(Tx&)>& fn, const BreakToken* tok = nullptr);
@@ -293,8 +297,8 @@ class StoreFs final : public backend::Filesystem {
   uint64_t store_id_ = 0;  // from the superblock UUID; goes into handles
   uint64_t nblocks_ = 0;
 
-  Allocator alloc_{0};                  // the committer thread's (after open)
-  std::atomic<uint64_t> next_ino_{0};   // written by the committer thread
+  Allocator alloc_{0};                  // the batch leader's (after open)
+  std::atomic<uint64_t> next_ino_{0};   // written by the batch leader
   std::atomic<uint64_t> free_blocks_{0};  // alloc_'s count after the last commit
   std::mutex released_mu_;
   std::vector<PhysRange> released_;  // GUARDED_BY(released_mu_): quarantine the breaker let go
@@ -313,12 +317,10 @@ class StoreFs final : public backend::Filesystem {
   PinTable pins_;
 
   std::mutex queue_mu_;
-  std::condition_variable queue_cv_;                // a request arrived, or stop
-  std::condition_variable done_cv_;                 // a batch finished
+  std::condition_variable done_cv_;                 // a batch finished, or a leader stepped down
   std::vector<Request*> queue_;                     // GUARDED_BY(queue_mu_)
+  bool leading_ = false;                            // GUARDED_BY(queue_mu_): a batch is running
   bool stopping_ = false;                           // GUARDED_BY(queue_mu_)
-  std::thread committer_;
-  std::atomic<std::thread::id> committer_id_{};
   std::atomic<uint64_t> changes_{0}, commits_{0};
 };
 

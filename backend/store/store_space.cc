@@ -313,7 +313,7 @@ Result<uint64_t> StoreFs::dedupe_range(InodeId src, uint64_t s_off, InodeId dst,
   uint64_t blen = block_up(s_off + len) - s_off;
   Status st = two_file_change(src, s_off, blen, dst, d_off, std::min(blen, to_eof(d_off)),
                               [&](Tx& t, const BreakToken* stok, const BreakToken* dtok) -> Status {
-                                // On the committer thread no change slips in between;
+                                // Inside a batch no change slips in between;
                                 // overwrites in place are fenced, and those in flight
                                 // are waited for before comparing.
                                 uint64_t nb = block_up(len) / kBlockSize;

@@ -1,12 +1,20 @@
 // The RPC-over-TCP server (server.h), on Boost.Asio with C++20 coroutines.
 //
-// Threads: opts.io_threads + opts.worker_threads threads run one io_context.
-// Each connection has one strand; its reader coroutine, its timers and most
-// of its state live on that strand. A call's RpcProgram::handle() runs off
-// the strand, as a task deferred to the io_context: the thread that read the
-// call picks it up as soon as the reader has gone back to waiting, so a call
-// costs no hand-off to another thread, while other threads keep serving the
-// other connections (and further calls on this one run concurrently).
+// Threads: opts.io_threads event loops, each an io_context run by one thread
+// (its own epoll), and a pool of opts.worker_threads threads for calls that
+// may wait. A connection belongs to one loop (round robin at accept) and has
+// a strand there; its reader coroutine, its timers and most of its state
+// live on that strand. A call's RpcProgram::handle() runs off the strand:
+//   - a call the program says runs inline (RpcProgram::runs_inline: quick,
+//     never waits) is deferred to the loop itself, so the loop's thread runs
+//     it as soon as the reader has gone back to waiting: no hand-off, no
+//     futex, no context switch;
+//   - any other call (one that waits for the store's group commit, say) is
+//     posted to the pool, so the loop goes on serving its other connections
+//     and further calls on this one run concurrently.
+// One io_context shared by all threads, as before, cost three futex calls
+// and two context switches per call: Asio wakes an idle thread to take over
+// epoll whenever the thread that ran it goes off to run a handler.
 //
 // The write side: the handler's thread sends its reply itself when nothing
 // else is being written on the connection (one non-blocking send()),
@@ -302,7 +310,7 @@ class Engine {
   size_t connection_count() const;
 
   const ServerOptions& opts() const { return opts_; }
-  asio::io_context& io() { return io_; }
+  asio::io_context& pool() { return pool_; }
   BufferPool& buffers() { return buffers_; }
   ProgramMatch find_program(uint32_t prog, uint32_t vers) const;
   void forget(uint64_t id);
@@ -311,13 +319,19 @@ class Engine {
   asio::awaitable<void> accept_loop();
   void admit(tcp::socket sock, Strand strand);
   void do_stop();
-  void run_io();
+  static void run_io(asio::io_context& io);
+  using WorkGuard = asio::executor_work_guard<asio::io_context::executor_type>;
 
   const ServerOptions opts_;
   const std::vector<rpc::RpcProgram*> programs_;
-  asio::io_context io_;
+  // The event loops; each runs on one thread (concurrency hint 1: Asio then
+  // never wakes a second thread for it).
+  std::vector<std::unique_ptr<asio::io_context>> loops_;
+  std::vector<WorkGuard> loop_guards_;  // keep idle loops running until do_stop()
+  size_t next_loop_ = 0;                // accept_loop only
+  asio::io_context pool_;               // calls that may wait
   BufferPool buffers_;
-  Strand strand_;  // acceptor, signals, shutdown
+  Strand strand_;  // on loops_[0]: acceptor, signals, shutdown
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
   std::atomic<bool> stopping_{false};
@@ -584,12 +598,13 @@ void ConnectionIo::release_slots(size_t n) {
 
 void ConnectionIo::dispatch(rpc::RpcProgram* program, rpc::CallHeader hdr, std::vector<uint8_t> rec,
                             size_t args_at) {
+  const bool quick = program->runs_inline(
+      hdr, std::span<const uint8_t>(rec.data() + args_at, rec.size() - args_at));
   rpc::CallContext ctx{std::move(hdr), handle_.lock()};
-  // The task owns the record (the handler's decoder views it). defer (not
-  // post): it goes on this thread's private queue, run right after the
-  // reader yields, instead of waking another thread.
-  asio::defer(engine_.io(), [self = shared_from_this(), program, ctx = std::move(ctx),
-                             rec = std::move(rec), args_at]() mutable {
+  // The task owns the record (the handler's decoder views it) and keeps the
+  // loop running until it has replied.
+  auto task = [self = shared_from_this(), program, ctx = std::move(ctx), rec = std::move(rec),
+               args_at, guard = asio::make_work_guard(strand_.get_inner_executor())]() mutable {
     BufferPool& buffers = self->engine_.buffers();
     auto [disp, reply] = run_handler(*program, ctx, rec, args_at, buffers.get());
     buffers.put(std::move(rec));
@@ -599,7 +614,14 @@ void ConnectionIo::dispatch(rpc::RpcProgram* program, rpc::CallHeader hdr, std::
     }
     buffers.put(std::move(reply.buf));
     asio::post(self->strand_, [self, disp = disp] { self->complete_call(disp); });
-  });
+  };
+  // defer (not post) to the loop: the task goes on this thread's private
+  // queue and runs right after the reader yields.
+  if (quick) {
+    asio::defer(strand_.get_inner_executor(), std::move(task));
+  } else {
+    asio::post(engine_.pool(), std::move(task));
+  }
 }
 
 void ConnectionIo::complete_call(Disposition disp) {
@@ -671,13 +693,25 @@ void ConnectionIo::finish_call(uint32_t xid, uint64_t seq, Result<std::vector<ui
 
 // ---- Engine ----
 
+namespace {
+std::vector<std::unique_ptr<asio::io_context>> make_loops(size_t n) {
+  std::vector<std::unique_ptr<asio::io_context>> loops;
+  for (size_t i = 0; i < std::max<size_t>(1, n); i++)
+    loops.push_back(std::make_unique<asio::io_context>(1));
+  return loops;
+}
+}  // namespace
+
 Engine::Engine(ServerOptions opts, std::vector<rpc::RpcProgram*> programs)
     : opts_(std::move(opts)),
       programs_(std::move(programs)),
+      loops_(make_loops(opts_.io_threads)),
       buffers_(opts_.max_record + 64 * 1024),
-      strand_(asio::make_strand(io_)),
+      strand_(asio::make_strand(*loops_[0])),
       acceptor_(strand_),
-      signals_(strand_) {}
+      signals_(strand_) {
+  for (auto& l : loops_) loop_guards_.push_back(asio::make_work_guard(*l));
+}
 
 Engine::~Engine() {
   stop();
@@ -687,7 +721,7 @@ Engine::~Engine() {
 
 Status Engine::start() {
   error_code ec;
-  tcp::resolver resolver(io_);
+  tcp::resolver resolver(*loops_[0]);
   auto results = resolver.resolve(opts_.host, std::to_string(opts_.port),
                                   tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || results.empty()) {
@@ -717,7 +751,7 @@ void Engine::run(bool handle_signals) {
     }
     ran_ = running_ = true;
   }
-  // Nothing runs on io_ yet, so the strand's objects can be set up here.
+  // Nothing runs on the loops yet, so the strand's objects can be set up here.
   if (handle_signals) {
     error_code ec;
     signals_.add(SIGINT, ec);
@@ -729,11 +763,19 @@ void Engine::run(bool handle_signals) {
     });
   }
   if (acceptor_.is_open()) asio::co_spawn(strand_, accept_loop(), log_exception("acceptor"));
-  std::vector<std::thread> threads;
-  const size_t nthreads = std::max<size_t>(1, opts_.io_threads) + opts_.worker_threads;
-  for (size_t i = 1; i < nthreads; ++i) threads.emplace_back([this] { run_io(); });
-  run_io();
-  for (std::thread& t : threads) t.join();
+  // The pool outlives the loops: every pool task holds its loop's work, so
+  // the loops return only once those tasks have replied.
+  WorkGuard pool_guard = asio::make_work_guard(pool_);
+  std::vector<std::thread> workers;
+  for (size_t i = 0; i < std::max<size_t>(1, opts_.worker_threads); ++i)
+    workers.emplace_back([this] { run_io(pool_); });
+  std::vector<std::thread> loop_threads;
+  for (size_t i = 1; i < loops_.size(); ++i)
+    loop_threads.emplace_back([this, i] { run_io(*loops_[i]); });
+  run_io(*loops_[0]);
+  for (std::thread& t : loop_threads) t.join();
+  pool_guard.reset();
+  for (std::thread& t : workers) t.join();
   PLOG_INFO("server stopped");
   // Last statement: the destructor may run as soon as running_ is false.
   std::lock_guard lk(run_mu_);
@@ -741,10 +783,10 @@ void Engine::run(bool handle_signals) {
   run_cv_.notify_all();
 }
 
-void Engine::run_io() {
+void Engine::run_io(asio::io_context& io) {
   for (;;) {
     try {
-      io_.run();
+      io.run();
       return;
     } catch (const std::exception& e) {
       PLOG_ERROR("I/O thread: %s", e.what());
@@ -767,6 +809,9 @@ void Engine::do_stop() {
     for (auto& [id, c] : conns_) conns.push_back(c);
   }
   for (auto& c : conns) c->close();
+  // The closes are queued work: each loop returns once its connections are
+  // gone and their calls have replied.
+  for (WorkGuard& g : loop_guards_) g.reset();
 }
 
 size_t Engine::connection_count() const {
@@ -793,7 +838,7 @@ ProgramMatch Engine::find_program(uint32_t prog, uint32_t vers) const {
 
 asio::awaitable<void> Engine::accept_loop() {
   while (!stopping_) {
-    Strand conn_strand = asio::make_strand(io_);
+    Strand conn_strand = asio::make_strand(*loops_[next_loop_++ % loops_.size()]);
     tcp::socket sock(conn_strand);
     error_code ec;
     co_await acceptor_.async_accept(sock, await_ec(ec));

@@ -1,5 +1,6 @@
 // The RPC-over-TCP server: accepts connections, frames records, answers
-// NULL and mismatches, dispatches calls to RpcPrograms on a worker pool, and
+// NULL and mismatches, runs calls on its event loops (quick ones) or a
+// worker pool (those that may wait), and
 // carries backchannel calls (server -> client) on the same connections.
 // Asio stays inside server.cc (pimpl).
 #pragma once
@@ -16,8 +17,9 @@ namespace pnfsgw::net {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 2049;  // 0 = ephemeral
-  // The server runs io_threads + worker_threads threads, which all read
-  // sockets and run handlers (a call runs on the thread that read it).
+  // io_threads event loops, one thread each, read the sockets and run the
+  // calls a program says run inline (RpcProgram::runs_inline); a pool of
+  // worker_threads threads runs the others.
   size_t io_threads = 1;
   size_t worker_threads = 4;
   size_t max_record = 4u << 20;  // bytes; larger records close the connection

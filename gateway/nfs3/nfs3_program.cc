@@ -77,4 +77,29 @@ rpc::Disposition Nfs3Server::handle(const rpc::CallContext& call, xdr::XdrDecode
   return d.cache_reply ? drc_->serve(call, args, out, stat, run) : run();
 }
 
+bool Nfs3Server::runs_inline(const rpc::CallHeader& hdr, std::span<const uint8_t> args) const {
+  switch (hdr.proc) {
+    case NFSPROC3_GETATTR:
+    case NFSPROC3_LOOKUP:
+    case NFSPROC3_ACCESS:
+    case NFSPROC3_READLINK:
+    case NFSPROC3_READDIR:
+    case NFSPROC3_READDIRPLUS:
+    case NFSPROC3_FSSTAT:
+    case NFSPROC3_FSINFO:
+    case NFSPROC3_PATHCONF:
+      return true;
+    case NFSPROC3_READ: {
+      // A large READ is a long copy: it goes to the pool so that it does
+      // not hold up the other connections of its event loop.
+      xdr::XdrDecoder d(args);
+      d.var_opaque(NFS3_FHSIZE);
+      d.u64();
+      return d.u32() <= rpc::kInlineReadMax && d.ok();
+    }
+    default:
+      return false;
+  }
+}
+
 }  // namespace pnfsgw::nfs3

@@ -42,6 +42,9 @@ class Nfs3Server : public rpc::RpcProgram {
   uint32_t max_version() const override { return 3; }
   rpc::Disposition handle(const rpc::CallContext& ctx, xdr::XdrDecoder& args, xdr::XdrEncoder& out,
                           rpc::AcceptStat* stat) override;
+  // The procedures that only read (GETATTR, LOOKUP, ACCESS, READLINK, READ
+  // of up to 64 KiB, READDIR, READDIRPLUS, FSSTAT, FSINFO, PATHCONF).
+  bool runs_inline(const rpc::CallHeader& hdr, std::span<const uint8_t> args) const override;
 
  private:
   std::unique_ptr<Nfs3Core> core_;

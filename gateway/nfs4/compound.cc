@@ -172,6 +172,59 @@ rpc::Disposition Nfs4Server::handle(const rpc::CallContext& call, xdr::XdrDecode
   return handle_compound(call, dec, out, stat);
 }
 
+bool Nfs4Server::runs_inline(const rpc::CallHeader& hdr, std::span<const uint8_t> args) const {
+  if (hdr.proc != 1) return true;  // answered at once with PROC_UNAVAIL
+  xdr::XdrDecoder d(args);
+  d.string(NFS4_OPAQUE_LIMIT);
+  // NFSv4.0 goes through the duplicate request cache, which may hold a
+  // retransmit back; keep it off the event loop.
+  if (d.u32() == 0) return false;
+  uint32_t nops = d.u32();
+  if (!d.ok() || nops > kMaxOpsHardLimit) return false;
+  auto skip_bitmap = [&] {
+    uint32_t n = d.array_len(8);
+    for (uint32_t i = 0; i < n; i++) d.u32();
+  };
+  for (uint32_t i = 0; i < nops && d.ok(); i++) {
+    switch (d.u32()) {
+      case OP_SEQUENCE:
+        d.skip(NFS4_SESSIONID_SIZE + 4 * 4);  // slot, sequence, highest slot, cachethis
+        break;
+      case OP_PUTFH:
+        d.var_opaque(NFS4_FHSIZE);
+        break;
+      case OP_PUTROOTFH:
+      case OP_PUTPUBFH:
+      case OP_GETFH:
+      case OP_SAVEFH:
+      case OP_RESTOREFH:
+      case OP_LOOKUPP:
+      case OP_READLINK:
+        break;
+      case OP_GETATTR:
+        skip_bitmap();
+        break;
+      case OP_LOOKUP:
+        d.string(NFS4_OPAQUE_LIMIT);
+        break;
+      case OP_ACCESS:
+        d.u32();
+        break;
+      case OP_READ:
+        d.skip(16 + 8);  // stateid, offset
+        if (d.u32() > rpc::kInlineReadMax) return false;
+        break;
+      case OP_READDIR:
+        d.skip(8 + 8 + 4 + 4);  // cookie, verifier, dircount, maxcount
+        skip_bitmap();
+        break;
+      default:
+        return false;
+    }
+  }
+  return d.ok();
+}
+
 rpc::Disposition Nfs4Server::handle_compound(const rpc::CallContext& call, xdr::XdrDecoder& dec,
                                              xdr::XdrEncoder& out, rpc::AcceptStat* stat) {
   CompoundCtx ctx{*core_, call};

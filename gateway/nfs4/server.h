@@ -45,6 +45,9 @@ class Nfs4Server : public rpc::RpcProgram {
   uint32_t max_version() const override { return 4; }
   rpc::Disposition handle(const rpc::CallContext& ctx, xdr::XdrDecoder& args,
                           xdr::XdrEncoder& out, rpc::AcceptStat* stat) override;
+  // An NFSv4.1+ COMPOUND of only SEQUENCE, filehandle, GETATTR, LOOKUP(P),
+  // ACCESS, READ of up to 64 KiB, READDIR and READLINK ops.
+  bool runs_inline(const rpc::CallHeader& hdr, std::span<const uint8_t> args) const override;
 
   // Runs lease expiry once (the reaper thread calls it every second).
   void tick();

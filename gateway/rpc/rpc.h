@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -132,9 +133,15 @@ enum class Disposition {
   kClose,  // close the connection
 };
 
+// The largest READ a program should let run inline (RpcProgram::runs_inline):
+// beyond it the copy takes long enough to hold up the event loop's other
+// connections.
+constexpr uint32_t kInlineReadMax = 64 * 1024;
+
 // A program served by the transport (e.g. NFS 100003 v4). The transport
 // answers NULL procedures (proc 0), version and program mismatches itself.
-// handle() runs on a worker thread, concurrently with other calls.
+// handle() runs on an event-loop or worker thread, concurrently with other
+// calls.
 class RpcProgram {
  public:
   virtual ~RpcProgram() = default;
@@ -146,6 +153,15 @@ class RpcProgram {
   // accept status instead.
   virtual Disposition handle(const CallContext& ctx, xdr::XdrDecoder& args, xdr::XdrEncoder& out,
                              AcceptStat* stat) = 0;
+  // True if this call is quick and never waits (no group commit, no lock
+  // wait, no callback): the transport may then run it on the event-loop
+  // thread that read it, with no hand-off to another thread. args are the
+  // call's undecoded arguments. The default, false, is always safe.
+  virtual bool runs_inline(const CallHeader& hdr, std::span<const uint8_t> args) const {
+    (void)hdr;
+    (void)args;
+    return false;
+  }
 };
 
 }  // namespace pnfsgw::rpc

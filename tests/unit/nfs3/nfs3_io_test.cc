@@ -193,3 +193,43 @@ TEST_F(Nfs3IoFixture, ExecuteOnlyFilesMayBeReadForExecution) {
 
 }  // namespace
 }  // namespace pnfsgw::nfs3::testing
+
+namespace pnfsgw::nfs3::testing {
+namespace {
+
+// The transport runs a call on its event loop (no hand-off) only if the
+// program says it cannot wait: reads yes, changes (group commit) and large
+// READs no.
+TEST_F(Nfs3IoFixture, OnlyQuickCallsRunInline) {
+  auto inline_for = [&](uint32_t proc, const xdr::XdrEncoder& a) {
+    rpc::CallHeader h;
+    h.prog = NFS_PROGRAM;
+    h.vers = NFS_V3;
+    h.proc = proc;
+    return server_->runs_inline(h, a.buffer());
+  };
+  xdr::XdrEncoder fh;
+  put_fh(fh, root_fh_);
+  EXPECT_TRUE(inline_for(NFSPROC3_GETATTR, fh));
+  EXPECT_TRUE(inline_for(NFSPROC3_FSINFO, fh));
+  xdr::XdrEncoder dirop;
+  put_dirop(dirop, root_fh_, "a");
+  EXPECT_TRUE(inline_for(NFSPROC3_LOOKUP, dirop));
+  EXPECT_FALSE(inline_for(NFSPROC3_CREATE, dirop));
+  EXPECT_FALSE(inline_for(NFSPROC3_REMOVE, dirop));
+  for (uint32_t count : {4096u, 65536u, 65537u, 1u << 20}) {
+    xdr::XdrEncoder rd;
+    put_fh(rd, root_fh_);
+    rd.u64(0);
+    rd.u32(count);
+    EXPECT_EQ(inline_for(NFSPROC3_READ, rd), count <= 65536) << count;
+  }
+  xdr::XdrEncoder truncated;  // a READ cut short is left to the handler to reject
+  put_fh(truncated, root_fh_);
+  EXPECT_FALSE(inline_for(NFSPROC3_READ, truncated));
+  EXPECT_FALSE(inline_for(NFSPROC3_WRITE, fh));
+  EXPECT_FALSE(inline_for(NFSPROC3_COMMIT, fh));
+}
+
+}  // namespace
+}  // namespace pnfsgw::nfs3::testing

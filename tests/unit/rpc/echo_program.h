@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -21,14 +22,14 @@ constexpr uint32_t kCallbackProg = 0x40000001;
 constexpr size_t kEchoMax = 1 << 20;
 
 enum EchoProc : uint32_t {
-  kEcho = 1,      // opaque<> -> the same opaque<>; bad args -> GARBAGE_ARGS
+  kEcho = 1,      // opaque<> -> the same opaque<>; bad args -> GARBAGE_ARGS; runs inline
   kCallback = 2,  // {u32 timeout_ms, opaque payload} -> void; send_call(kCallbackProg v1 p1,
                   // payload) back on the caller's connection
   kDrop = 3,      // Disposition::kDrop
   kClose = 4,     // Disposition::kClose
   kBlock = 5,     // u32 ms: sleeps, tracking how many handlers run at once
   kThrow = 6,     // throws
-  kWhoAmI = 7,    // -> {flavor, uid, gid, machine, peer}
+  kWhoAmI = 7,    // -> {flavor, uid, gid, machine, peer}; runs inline
 };
 
 class EchoProgram : public RpcProgram {
@@ -37,8 +38,16 @@ class EchoProgram : public RpcProgram {
   uint32_t min_version() const override { return kEchoMinVers; }
   uint32_t max_version() const override { return kEchoMaxVers; }
 
+  bool runs_inline(const CallHeader& hdr, std::span<const uint8_t>) const override {
+    return hdr.proc == kEcho || hdr.proc == kWhoAmI;
+  }
+
   Disposition handle(const CallContext& ctx, xdr::XdrDecoder& args, xdr::XdrEncoder& out,
                      AcceptStat* stat) override {
+    {
+      std::lock_guard lk(mu_);
+      (ctx.hdr.proc == kEcho ? echo_threads_ : block_threads_).insert(std::this_thread::get_id());
+    }
     switch (ctx.hdr.proc) {
       case kEcho: {
         auto data = args.var_opaque(kEchoMax);
@@ -113,6 +122,15 @@ class EchoProgram : public RpcProgram {
     return last_conn_;
   }
   int max_running() const { return max_running_.load(); }
+  // The threads kEcho calls ran on, and those every other call ran on.
+  std::set<std::thread::id> echo_threads() {
+    std::lock_guard lk(mu_);
+    return echo_threads_;
+  }
+  std::set<std::thread::id> other_threads() {
+    std::lock_guard lk(mu_);
+    return block_threads_;
+  }
   int blocks_done() const { return blocks_done_.load(); }
 
  private:
@@ -129,6 +147,8 @@ class EchoProgram : public RpcProgram {
   std::vector<Result<std::vector<uint8_t>>> results_;  // guarded by mu_
   size_t taken_ = 0;                                   // guarded by mu_
   std::shared_ptr<RpcConnection> last_conn_;           // guarded by mu_
+  std::set<std::thread::id> echo_threads_;             // guarded by mu_
+  std::set<std::thread::id> block_threads_;            // guarded by mu_
   std::atomic<int> running_{0};
   std::atomic<int> max_running_{0};
   std::atomic<int> blocks_done_{0};

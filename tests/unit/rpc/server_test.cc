@@ -262,6 +262,38 @@ TEST(RpcServer, CallsOnSeparateConnectionsRunConcurrently) {
   EXPECT_GE(h.echo().max_running(), 2);
 }
 
+TEST(RpcServer, QuickCallsRunOnTheEventLoopAndOthersOnThePool) {
+  auto o = ServerHarness::small_options();
+  o.io_threads = 1;
+  o.worker_threads = 3;
+  ServerHarness h(o);
+  TestRpcClient c(h.port());
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(c.call(kEchoProg, 1, kEcho, echo_args(bytes_of("x"))));
+    ASSERT_TRUE(c.call(kEchoProg, 1, kBlock, u32_args(0)));
+  }
+  auto loop = h.echo().echo_threads();
+  auto pool = h.echo().other_threads();
+  ASSERT_EQ(loop.size(), 1u);  // one loop: every inline call ran on its thread
+  EXPECT_EQ(pool.count(*loop.begin()), 0u);
+}
+
+TEST(RpcServer, AQuickCallIsAnsweredWhileSlowCallsOfItsConnectionWait) {
+  auto o = ServerHarness::small_options();
+  o.io_threads = 1;
+  o.worker_threads = 2;
+  ServerHarness h(o);
+  TestRpcClient c(h.port());
+  c.send_call(kEchoProg, 1, kBlock, u32_args(2000));
+  c.send_call(kEchoProg, 1, kBlock, u32_args(2000));
+  auto r = c.call(kEchoProg, 1, kEcho, echo_args(bytes_of("quick")));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(decode_echo(*r), bytes_of("quick"));  // the echo's reply came first
+  EXPECT_EQ(h.echo().blocks_done(), 0);           // while both slow calls still ran
+  ASSERT_TRUE(c.read_reply());
+  ASSERT_TRUE(c.read_reply());
+}
+
 TEST(RpcServer, ConnectionsBeyondMaxAreClosedImmediately) {
   auto o = ServerHarness::small_options();
   o.max_connections = 2;
