@@ -14,6 +14,7 @@
 //    applies the Cred only to set ownership of what it creates.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -100,6 +101,24 @@ struct ReaddirPage {
   bool eof = false;
 };
 
+// One entry as readdir_plus() hands it to its callback. The views are valid
+// only during the call.
+struct DirEntryPlus {
+  std::string_view name;
+  InodeId ino = 0;
+  FileType type = FileType::kRegular;
+  uint64_t cookie = 0;  // as DirEntry::cookie
+  // With want_attrs: the entry's attributes, or null if the layer could not
+  // read them (the entry vanished between listing and reading, a damaged
+  // record). Always null without want_attrs.
+  const Attr* attr = nullptr;
+  // encode_handle(ino)'s bytes when the layer had them at hand (with
+  // want_attrs), else empty: ask encode_handle().
+  std::span<const uint8_t> handle;
+};
+// Return false to stop the listing.
+using ReaddirPlusFn = std::function<bool(const DirEntryPlus&)>;
+
 enum class CreateMode : uint8_t {
   kUnchecked,  // open existing or create
   kExclusive,  // fail with EEXIST if it exists
@@ -155,6 +174,28 @@ class Filesystem {
   virtual Result<std::string> readlink(InodeId ino) = 0;
   // Up to max_entries entries after cookie (0 = from the start).
   virtual Result<ReaddirPage> readdir(InodeId dir, uint64_t cookie, size_t max_entries) = 0;
+  // Streams the entries after cookie, in readdir() order, to fn until fn
+  // returns false or the directory ends (then *eof). For READDIRPLUS and
+  // NFSv4 READDIR, which want attributes per entry: a layer that can read
+  // them along with the listing (one snapshot, no per-entry lookups)
+  // overrides this; the default pages through readdir() and calls getattr()
+  // per entry. Errors as readdir()'s; fn may already have seen entries.
+  virtual Status readdir_plus(InodeId dir, uint64_t cookie, bool want_attrs,
+                              const ReaddirPlusFn& fn, bool* eof) {
+    *eof = false;
+    for (;;) {
+      auto page = readdir(dir, cookie, 256);
+      if (!page) return page.status();
+      for (const DirEntry& e : page->entries) {
+        Result<Attr> a = want_attrs ? getattr(e.ino) : Result<Attr>::error(ENODATA);
+        if (!fn({e.name, e.ino, e.type, e.cookie, a ? &a.value() : nullptr, {}}))
+          return Status::ok();
+        cookie = e.cookie;
+      }
+      if (page->eof) return *eof = true, Status::ok();
+      if (page->entries.empty()) return Status::error(EIO);  // no progress: never loop
+    }
+  }
 
   // Reads into buf; returns bytes read; *eof when the read reached end of file.
   virtual Result<size_t> read(InodeId ino, uint64_t offset, std::span<uint8_t> buf, bool* eof) = 0;

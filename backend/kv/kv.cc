@@ -101,6 +101,46 @@ Result<std::pair<std::string, std::string>> Txn::floor(Db db, std::string_view k
   return std::pair{std::string(to_view(k)), std::string(to_view(v))};
 }
 
+Result<std::unique_ptr<Cursor>> Txn::cursor(Db db) const {
+  using R = Result<std::unique_ptr<Cursor>>;
+  if (txn_ == nullptr) return R::error(EINVAL);
+  if (poisoned_ != 0) return R::error(poisoned_);
+  MDB_cursor* raw = nullptr;
+  int rc = mdb_cursor_open(txn_, db.dbi, &raw);
+  if (rc != 0) return R::error(to_errno(rc, "cursor_open"));
+  return std::unique_ptr<Cursor>(new Cursor(raw));
+}
+
+Cursor::~Cursor() { mdb_cursor_close(c_); }
+
+Status Cursor::get(std::string_view key, int op) {
+  MDB_val k = to_val(key);
+  MDB_val v{};
+  int rc = mdb_cursor_get(c_, &k, &v, static_cast<MDB_cursor_op>(op));
+  if (rc != 0) {
+    key_ = value_ = {};
+    return Status::error(to_errno(rc, "cursor_get"));
+  }
+  key_ = to_view(k);
+  value_ = to_view(v);
+  return Status::ok();
+}
+
+Status Cursor::seek(std::string_view key) {
+  if (key.empty()) return get(key, MDB_FIRST);
+  return get(key, MDB_SET_RANGE);
+}
+
+Status Cursor::next() { return get({}, MDB_NEXT); }
+
+Result<std::string_view> Cursor::find(std::string_view key) {
+  if (key.empty()) return Result<std::string_view>::error(EINVAL);
+  // MDB_SET_KEY fills in the key as well; MDB_SET would leave key_ pointing
+  // at the caller's buffer.
+  if (Status st = get(key, MDB_SET_KEY); !st) return Result<std::string_view>::error(st.err());
+  return value_;
+}
+
 Result<std::unique_ptr<WriteTxn>> WriteTxn::nested() {
   using R = Result<std::unique_ptr<WriteTxn>>;
   if (txn_ == nullptr) return R::error(EINVAL);
@@ -233,7 +273,9 @@ KeyBuilder& KeyBuilder::u32(uint32_t v) {
 }
 
 KeyBuilder& KeyBuilder::u64(uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) key_.push_back(static_cast<char>(v >> shift));
+  char b[8];
+  for (int i = 0; i < 8; i++) b[i] = static_cast<char>(v >> (56 - 8 * i));
+  key_.append(b, sizeof b);  // one append: push_back checks capacity per byte
   return *this;
 }
 

@@ -43,6 +43,7 @@
 
 struct MDB_env;
 struct MDB_txn;
+struct MDB_cursor;
 
 namespace pnfsgw::backend::kv {
 
@@ -54,6 +55,8 @@ struct Db {
 // Called per record in key order; return false to stop. The views are valid
 // only during the call (they point into the map).
 using RecordFn = std::function<bool(std::string_view key, std::string_view value)>;
+
+class Cursor;
 
 // Reads shared by both transaction kinds.
 class Txn {
@@ -71,12 +74,44 @@ class Txn {
   // ENOENT if every key is greater. Extent lookups use it: the extent that
   // covers a block is the last one starting at or before it.
   Result<std::pair<std::string, std::string>> floor(Db db, std::string_view key) const;
+  // A cursor over db, unpositioned. Destroy it before this transaction ends.
+  Result<std::unique_ptr<Cursor>> cursor(Db db) const;
 
  protected:
   explicit Txn(MDB_txn* txn) : txn_(txn) {}
   ~Txn() = default;
   MDB_txn* txn_;      // null once finished
   int poisoned_ = 0;  // first errno of a failed write; 0 = healthy
+};
+
+// A position in one db of a transaction, for scans that copy nothing out
+// and for runs of point lookups of nearby keys (LMDB skips the descent from
+// the root when the key sought is on the page the cursor is on). key() and
+// value() point into the map: valid until the cursor moves or the
+// transaction ends. Used by the thread using its transaction; destroyed
+// before the transaction ends.
+class Cursor {
+ public:
+  ~Cursor();
+  Cursor(const Cursor&) = delete;
+  Cursor& operator=(const Cursor&) = delete;
+
+  // To the first record with a key >= key; ENOENT if there is none.
+  Status seek(std::string_view key);
+  // To the next record; ENOENT past the last one.
+  Status next();
+  // The value stored under exactly key (the cursor moves there); ENOENT if
+  // absent. Points into the map like value().
+  Result<std::string_view> find(std::string_view key);
+  std::string_view key() const { return key_; }
+  std::string_view value() const { return value_; }
+
+ private:
+  friend class Txn;
+  explicit Cursor(MDB_cursor* c) : c_(c) {}
+  Status get(std::string_view key, int op);
+  MDB_cursor* c_;
+  std::string_view key_, value_;
 };
 
 // A snapshot for reading; released on destruction.

@@ -80,6 +80,11 @@ void StoreFs::fold_times(InodeId ino, InodeRec& r) {
   r.folded_bumps = d.bumps;
 }
 
+bool StoreFs::any_dirty_times() {
+  std::lock_guard lk(times_mu_);
+  return !dirty_times_.empty();
+}
+
 Status StoreFs::persist_times(InodeId ino) {
   {
     std::lock_guard lk(times_mu_);

@@ -321,9 +321,17 @@ Attr StoreFs::to_attr(InodeId ino, const InodeRec& r) const {
   return a;
 }
 
+void StoreFs::handle_bytes(InodeId ino, uint8_t out[kHandleSize]) const {
+  for (int i = 0; i < 8; i++) {
+    out[i] = static_cast<uint8_t>(store_id_ >> (56 - 8 * i));
+    out[8 + i] = static_cast<uint8_t>(ino >> (56 - 8 * i));
+  }
+}
+
 Result<std::string> StoreFs::encode_handle(InodeId ino) {
-  std::string h = backend::kv::KeyBuilder().u64(store_id_).u64(ino).str();
-  return h;
+  uint8_t h[kHandleSize];
+  handle_bytes(ino, h);
+  return std::string(reinterpret_cast<const char*>(h), sizeof h);
 }
 
 Result<InodeId> StoreFs::resolve_handle(std::span<const uint8_t> bytes) {

@@ -108,6 +108,11 @@ class StoreFs final : public backend::Filesystem {
   Result<std::string> readlink(backend::InodeId ino) override;
   Result<backend::ReaddirPage> readdir(backend::InodeId dir, uint64_t cookie,
                                        size_t max_entries) override;
+  // One read snapshot for the whole listing; a cursor walks the dircookie
+  // records and another fetches each entry's inode record; the handle comes
+  // with the attributes.
+  Status readdir_plus(backend::InodeId dir, uint64_t cookie, bool want_attrs,
+                      const backend::ReaddirPlusFn& fn, bool* eof) override;
   Result<size_t> read(backend::InodeId ino, uint64_t offset, std::span<uint8_t> buf,
                       bool* eof) override;
   Result<size_t> write(backend::InodeId ino, uint64_t offset,
@@ -154,6 +159,10 @@ class StoreFs final : public backend::Filesystem {
   StoreFs(backend::device::Device* dev, ExtentBreaker* breaker, const StoreOptions& opt);
   Status load();
 
+  // encode_handle()'s bytes: the store id and ino, big-endian.
+  static constexpr size_t kHandleSize = 16;
+  void handle_bytes(backend::InodeId ino, uint8_t out[kHandleSize]) const;
+
   // --- metadata helpers (store_blocks.cc); `t` is the current transaction.
   Result<InodeRec> get_inode(const backend::kv::Txn& t, backend::InodeId ino);
   Status put_inode(Tx& t, backend::InodeId ino, const InodeRec& r);
@@ -199,6 +208,11 @@ class StoreFs final : public backend::Filesystem {
                                        std::span<const uint8_t> data);
   // Folds dirty_times_ into r (get_inode does it for every reader).
   void fold_times(backend::InodeId ino, InodeRec& r);
+  // True if some in-place overwrite's times are not yet committed. False
+  // before a snapshot is taken means that snapshot holds every overwrite
+  // finished until then (their times are retired only once committed), so
+  // a reader of many inodes may skip fold_times().
+  bool any_dirty_times();
   // Commits the inode if in-place overwrites left times in memory.
   Status persist_times(backend::InodeId ino);
 

@@ -393,4 +393,84 @@ Result<backend::ReaddirPage> StoreFs::readdir(InodeId dir, uint64_t cookie, size
   return page;
 }
 
+namespace {
+
+uint64_t load_be64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+void store_be64(char* p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = static_cast<char>(v >> (56 - 8 * i));
+}
+
+}  // namespace
+
+Status StoreFs::readdir_plus(InodeId dir, uint64_t cookie, bool want_attrs,
+                             const backend::ReaddirPlusFn& fn, bool* eof) {
+  *eof = false;
+  // Before the snapshot (any_dirty_times() says why): usually nothing to
+  // fold, and then no lock per entry.
+  const bool fold = want_attrs && any_dirty_times();
+  auto rt = kv_->begin_read();
+  if (!rt) return rt.status();
+  const backend::kv::Txn& t = *rt.value();
+  auto d = get_inode(t, dir);
+  if (!d) return d.status();
+  if (d.value().type != FileType::kDirectory) return Status::error(ENOTDIR);
+  auto entries = t.cursor(db_->dircookie);
+  if (!entries) return entries.status();
+  std::unique_ptr<backend::kv::Cursor> inodes;
+  if (want_attrs) {
+    auto c = t.cursor(db_->inode);
+    if (!c) return c.status();
+    inodes = std::move(c).value();
+  }
+  backend::kv::Cursor& ec = *entries.value();
+  uint64_t from = cookie == UINT64_MAX ? cookie : cookie + 1;
+  uint64_t at_ino = 0;  // the inode record the inode cursor is on; 0: none
+  Status st = ec.seek(cookie_key(dir, from));
+  for (; st; st = ec.next()) {
+    std::string_view k = ec.key();
+    if (k.size() != 16) return Status::error(EIO);
+    if (load_be64(k.data()) != dir) break;  // past the directory's records
+    auto rec = decode_cookie_view(ec.value());
+    if (!rec) return Status::error(EIO);
+    backend::DirEntryPlus e{rec->name, rec->child, rec->type, load_be64(k.data() + 8), nullptr, {}};
+    Attr attr;
+    uint8_t handle[kHandleSize];
+    if (want_attrs) {
+      // Entries are mostly in inode order (both grow as files are made), so
+      // the next inode record is usually the one wanted: a step instead of
+      // a search.
+      std::optional<std::string_view> v;
+      if (at_ino != 0 && at_ino < rec->child && inodes->next() && inodes->key().size() == 8 &&
+          load_be64(inodes->key().data()) == rec->child) {
+        v = inodes->value();
+      } else {
+        char key[8];
+        store_be64(key, rec->child);
+        auto f = inodes->find(std::string_view(key, sizeof key));
+        if (!f && f.err() != ENOENT) return f.status();
+        if (f) v = f.value();
+      }
+      at_ino = v ? rec->child : 0;
+      std::optional<InodeRec> r;
+      if (v) r = decode_inode(*v);
+      if (r) {
+        if (fold) fold_times(rec->child, *r);
+        attr = to_attr(rec->child, *r);
+        e.attr = &attr;
+      }
+      handle_bytes(rec->child, handle);
+      e.handle = handle;
+    }
+    if (!fn(e)) return Status::ok();
+  }
+  if (!st && st.err() != ENOENT) return st;
+  *eof = true;
+  return Status::ok();
+}
+
 }  // namespace pnfsgw::store

@@ -1,5 +1,6 @@
 #include "backend/store/store_schema.h"
 
+#include <bit>
 #include <cstring>
 
 #include "backend/kv/kv.h"
@@ -51,7 +52,11 @@ class In {
       return 0;
     }
     uint64_t r = 0;
-    for (size_t i = 0; i < n; i++) r |= uint64_t(static_cast<uint8_t>(v_[i])) << (8 * i);
+    if constexpr (std::endian::native == std::endian::little) {
+      memcpy(&r, v_.data(), n);  // the stored order: one load, not n
+    } else {
+      for (size_t i = 0; i < n; i++) r |= uint64_t(static_cast<uint8_t>(v_[i])) << (8 * i);
+    }
     v_.remove_prefix(n);
     return r;
   }
@@ -125,15 +130,20 @@ std::optional<DirentRec> decode_dirent(std::string_view v) {
 std::string encode_cookie(const CookieRec& r) {
   return Out().u64(r.child).u8(static_cast<uint8_t>(r.type)).bytes(r.name).str();
 }
-std::optional<CookieRec> decode_cookie(std::string_view v) {
+std::optional<CookieView> decode_cookie_view(std::string_view v) {
   In in(v);
-  CookieRec r;
+  CookieView r;
   r.child = in.u64();
   uint8_t t = in.u8();
   r.type = static_cast<backend::FileType>(t);
   if (!in.ok() || !valid_type(t) || in.rest().empty()) return std::nullopt;
-  r.name = std::string(in.rest());
+  r.name = in.rest();
   return r;
+}
+std::optional<CookieRec> decode_cookie(std::string_view v) {
+  auto r = decode_cookie_view(v);
+  if (!r) return std::nullopt;
+  return CookieRec{r->child, r->type, std::string(r->name)};
 }
 
 std::string extent_key(uint64_t ino, uint64_t lblk) { return KeyBuilder().u64(ino).u64(lblk).str(); }

@@ -60,6 +60,13 @@ struct CookieRec {
 };
 std::string encode_cookie(const CookieRec& r);
 std::optional<CookieRec> decode_cookie(std::string_view v);
+// The same without copying the name: a view into v.
+struct CookieView {
+  backend::InodeId child = 0;
+  backend::FileType type = backend::FileType::kRegular;
+  std::string_view name;
+};
+std::optional<CookieView> decode_cookie_view(std::string_view v);
 
 // db "extent": key (ino, lblk) -> {len, pblk, flags}. db "rmap": key
 // (pblk, ino, lblk) -> {len, flags}: one rmap record per extent record.

@@ -6,19 +6,31 @@
 namespace pnfsgw::nfs3 {
 
 Result<std::vector<uint8_t>> Fh3Codec::encode(uint64_t ino) const {
-  auto layer = fs_->encode_handle(ino);
-  if (!layer) return layer.status();
-  auto bytes =
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(layer->data()), layer->size());
-  auto fh = fhc_->encode(export_id_, ino, bytes);
-  if (!fh) return fh.status();
-  if (fh->size() > NFS3_FHSIZE) {
+  uint8_t buf[nfs4::FhCodec::kMaxSize];
+  auto n = encode_to(ino, {}, buf);
+  if (!n) return n.status();
+  return std::vector<uint8_t>(buf, buf + *n);
+}
+
+Result<size_t> Fh3Codec::encode_to(uint64_t ino, std::span<const uint8_t> layer_handle,
+                                   uint8_t* out) const {
+  std::string fetched;
+  if (layer_handle.empty()) {
+    auto layer = fs_->encode_handle(ino);
+    if (!layer) return layer.status();
+    fetched = std::move(*layer);
+    layer_handle = {reinterpret_cast<const uint8_t*>(fetched.data()), fetched.size()};
+  }
+  if (layer_handle.size() > nfs4::FhCodec::kMaxLayerHandle) return Status::error(EINVAL);
+  if (nfs4::FhCodec::kHeader + layer_handle.size() + nfs4::FhCodec::kMacLen > NFS3_FHSIZE) {
     if (!logged_overflow_.exchange(true))
       PLOG_ERROR("nfs3: filehandle of inode %llu is %zu bytes, more than NFSv3 allows (%u)",
-                 static_cast<unsigned long long>(ino), fh->size(), NFS3_FHSIZE);
+                 static_cast<unsigned long long>(ino),
+                 nfs4::FhCodec::kHeader + layer_handle.size() + nfs4::FhCodec::kMacLen,
+                 NFS3_FHSIZE);
     return Status::error(EOVERFLOW);
   }
-  return fh;
+  return fhc_->encode_to(export_id_, ino, layer_handle, out);
 }
 
 nfsstat3 Fh3Codec::resolve(Fh3 fh, uint64_t* ino) const {

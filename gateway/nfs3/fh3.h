@@ -5,6 +5,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "backend/fs.h"
@@ -27,6 +28,10 @@ class Fh3Codec {
   // The handle of ino. EOVERFLOW (logged once) when it would not fit in
   // NFS3_FHSIZE bytes, else the Filesystem's errno.
   Result<std::vector<uint8_t>> encode(uint64_t ino) const;
+  // The same into out (room for NFS3_FHSIZE bytes), given the layer's
+  // handle of ino (Filesystem::encode_handle; fetched when empty); returns
+  // the length. For READDIRPLUS: no allocation per entry.
+  Result<size_t> encode_to(uint64_t ino, std::span<const uint8_t> layer_handle, uint8_t* out) const;
   // Handle -> inode id: NFS3ERR_BADHANDLE for a malformed or forged handle,
   // NFS3ERR_STALE for one whose file is gone or that belongs to another
   // export.

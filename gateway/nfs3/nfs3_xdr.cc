@@ -124,8 +124,15 @@ void encode_entry3(xdr::XdrEncoder& enc, uint64_t fileid, std::string_view name,
 void encode_entryplus3(xdr::XdrEncoder& enc, uint64_t fileid, std::string_view name,
                        uint64_t cookie, const std::optional<backend::Attr>& a, uint64_t fsid,
                        std::span<const uint8_t> fh) {
+  encode_entryplus3(enc, fileid, name, cookie, a ? &*a : nullptr, fsid, fh);
+}
+
+void encode_entryplus3(xdr::XdrEncoder& enc, uint64_t fileid, std::string_view name,
+                       uint64_t cookie, const backend::Attr* a, uint64_t fsid,
+                       std::span<const uint8_t> fh) {
   encode_entry3(enc, fileid, name, cookie);
-  encode_post_op_attr(enc, a, fsid);
+  enc.boolean(a != nullptr);  // post_op_attr
+  if (a) encode_fattr3(enc, *a, fsid);
   encode_post_op_fh3(enc, fh);
 }
 

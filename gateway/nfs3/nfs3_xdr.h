@@ -68,5 +68,8 @@ void encode_entry3(xdr::XdrEncoder& enc, uint64_t fileid, std::string_view name,
 void encode_entryplus3(xdr::XdrEncoder& enc, uint64_t fileid, std::string_view name,
                        uint64_t cookie, const std::optional<backend::Attr>& a, uint64_t fsid,
                        std::span<const uint8_t> fh);
+void encode_entryplus3(xdr::XdrEncoder& enc, uint64_t fileid, std::string_view name,
+                       uint64_t cookie, const backend::Attr* a, uint64_t fsid,
+                       std::span<const uint8_t> fh);
 
 }  // namespace pnfsgw::nfs3

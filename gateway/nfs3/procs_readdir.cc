@@ -10,7 +10,6 @@ namespace {
 
 constexpr uint64_t kDotCookie = 1;
 constexpr uint64_t kDotDotCookie = 2;
-constexpr size_t kPageEntries = 256;
 // READDIR3resok / READDIRPLUS3resok without entries: dir_attributes,
 // cookieverf, the final value_follows = FALSE and eof.
 constexpr size_t kResokBase = kPostOpAttrSize + NFS3_COOKIEVERFSIZE + 4 + 4;
@@ -22,32 +21,27 @@ struct ReaddirArgs {
   uint32_t maxcount = 0;  // limit on the whole resok
 };
 
-// Calls emit(name, fileid, cookie) for each entry after `cookie` until it
-// returns false (reply full) or the directory ends (*eof).
+// Calls emit(entry) for each entry after `cookie` until it returns false
+// (reply full) or the directory ends (*eof). With plus the entries carry
+// their attributes ("." and ".." too: dir_attr is the directory's).
 template <typename Emit>
-nfsstat3 walk(Nfs3Ctx& ctx, uint64_t dino, uint64_t cookie, Emit emit, bool* eof) {
+nfsstat3 walk(Nfs3Ctx& ctx, uint64_t dino, const backend::Attr& dir_attr, uint64_t cookie,
+              bool plus, Emit emit, bool* eof) {
+  using backend::FileType;
   *eof = false;
-  if (cookie == 0 && !emit(std::string_view("."), dino, kDotCookie)) return NFS3_OK;
+  if (cookie == 0 && !emit({".", dino, FileType::kDirectory, kDotCookie, &dir_attr, {}}))
+    return NFS3_OK;
   if (cookie <= kDotCookie) {
     auto parent = ctx.core.fs->lookup_parent(dino);
     if (!parent) return errno_status(parent.err());
-    if (!emit(std::string_view(".."), parent->ino, kDotDotCookie)) return NFS3_OK;
+    if (!emit({"..", parent->ino, FileType::kDirectory, kDotDotCookie, &*parent, {}}))
+      return NFS3_OK;
   }
   uint64_t next = cookie <= kDotDotCookie ? 0 : cookie;
-  for (;;) {
-    auto page = ctx.core.fs->readdir(dino, next, kPageEntries);
-    if (!page)
-      return page.err() == EINVAL && next != 0 ? NFS3ERR_BAD_COOKIE : errno_status(page.err());
-    for (const backend::DirEntry& e : page->entries) {
-      if (!emit(std::string_view(e.name), e.ino, e.cookie)) return NFS3_OK;
-      next = e.cookie;
-    }
-    if (page->eof) {
-      *eof = true;
-      return NFS3_OK;
-    }
-    if (page->entries.empty()) return NFS3ERR_SERVERFAULT;  // no progress: never loop
-  }
+  Status st = ctx.core.fs->readdir_plus(
+      dino, next, plus, [&](const backend::DirEntryPlus& e) { return emit(e); }, eof);
+  if (!st) return st.err() == EINVAL && next != 0 ? NFS3ERR_BAD_COOKIE : errno_status(st.err());
+  return NFS3_OK;
 }
 
 // The directory being listed, with the caller allowed to read it.
@@ -79,17 +73,20 @@ void readdir_reply(Nfs3Ctx& ctx, const ReaddirArgs& a, bool plus, xdr::XdrEncode
   enc.u64(0);  // cookieverf
   size_t entries = 0, dirbytes = 0;
   bool full = false;
-  auto emit = [&](std::string_view name, uint64_t fileid, uint64_t cookie) {
-    const size_t info = entry3_size(name.size());
+  auto emit = [&](const backend::DirEntryPlus& e) {
+    const size_t info = entry3_size(e.name.size());
     if (plus && dirbytes + info > a.dircount) return !(full = true);
     const size_t mark = enc.size();
     if (plus) {
-      std::optional<backend::Attr> attr = attr_of(ctx, fileid);
-      std::vector<uint8_t> fh;
-      if (attr && make_fh(ctx, fileid, &fh) != NFS3_OK) fh.clear();
-      encode_entryplus3(enc, fileid, name, cookie, attr, ctx.core.fsid, fh);
+      uint8_t fh[NFS3_FHSIZE];
+      size_t fh_len = 0;
+      if (e.attr) {
+        auto n = ctx.core.fh.encode_to(e.ino, e.handle, fh);
+        if (n) fh_len = *n;
+      }
+      encode_entryplus3(enc, e.ino, e.name, e.cookie, e.attr, ctx.core.fsid, {fh, fh_len});
     } else {
-      encode_entry3(enc, fileid, name, cookie);
+      encode_entry3(enc, e.ino, e.name, e.cookie);
     }
     if (enc.size() - resok + 8 > limit) {  // + the list end and eof
       enc.truncate(mark);
@@ -100,7 +97,7 @@ void readdir_reply(Nfs3Ctx& ctx, const ReaddirArgs& a, bool plus, xdr::XdrEncode
     return true;
   };
   bool eof = false;
-  st = walk(ctx, dino, a.cookie, emit, &eof);
+  st = walk(ctx, dino, *dattr, a.cookie, plus, emit, &eof);
   if (st == NFS3_OK && entries == 0 && full) st = NFS3ERR_TOOSMALL;
   if (st != NFS3_OK) {
     enc.truncate(start);

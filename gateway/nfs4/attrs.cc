@@ -55,6 +55,12 @@ void put_time(xdr::XdrEncoder& enc, const Timespec& t) {  // nfstime4
   enc.u32(t.nsec);
 }
 
+void put_id(xdr::XdrEncoder& enc, uint32_t id) {  // owner, owner_group: decimal
+  char buf[10];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, id);
+  enc.string(std::string_view(buf, end - buf));
+}
+
 const backend::FsStat& fsstat_of(const AttrSource& s) {
   static const backend::FsStat kNone{};
   assert(s.fsstat && "fsstat attribute requested without AttrSource::fsstat (see needs_fsstat)");
@@ -102,8 +108,8 @@ constexpr AttrEntry kAttrTable[] = {
     {FATTR4_MODE, 0, kSettable, [](Src s, Enc e) { e.u32(s.attr->mode & 07777); }},
     {FATTR4_NO_TRUNC, 0, 0, [](Src s, Enc e) { e.boolean(true); }},
     {FATTR4_NUMLINKS, 0, 0, [](Src s, Enc e) { e.u32(s.attr->nlink); }},
-    {FATTR4_OWNER, 0, kSettable, [](Src s, Enc e) { e.string(std::to_string(s.attr->uid)); }},
-    {FATTR4_OWNER_GROUP, 0, kSettable, [](Src s, Enc e) { e.string(std::to_string(s.attr->gid)); }},
+    {FATTR4_OWNER, 0, kSettable, [](Src s, Enc e) { put_id(e, s.attr->uid); }},
+    {FATTR4_OWNER_GROUP, 0, kSettable, [](Src s, Enc e) { put_id(e, s.attr->gid); }},
     {FATTR4_RAWDEV, 0, 0,
      [](Src s, Enc e) {
        e.u32(s.attr->rdev_major);
@@ -346,13 +352,24 @@ bool needs_fsstat(const AttrBitmap& requested) {
 }
 
 void encode_fattr(const AttrBitmap& requested, const AttrSource& src, xdr::XdrEncoder& enc) {
+  FattrEncoder(requested, src.minor_version).encode(src, enc);
+}
+
+static_assert(std::size(kAttrTable) <= 64, "FattrEncoder::fns_ holds one encoder per row");
+
+FattrEncoder::FattrEncoder(const AttrBitmap& requested, uint32_t minor_version) {
   // RFC 8881 18.7.3: unsupported attributes are left out of the reply mask.
   // Set-only ones have no value; callers reject them first (RFC 8881 5.5).
-  AttrBitmap emitted = requested & readable_attrs(src.minor_version);
-  emitted.encode(enc);
+  emitted_ = requested & readable_attrs(minor_version);
+  for (const AttrEntry& a : kAttrTable)
+    if (emitted_.test(a.num)) fns_[n_++] = a.encode;
+}
+
+void FattrEncoder::encode(const AttrSource& src, xdr::XdrEncoder& enc) const {
+  emitted_.encode(enc);
   size_t len_slot = enc.reserve_u32();
   size_t start = enc.size();
-  encode_values(emitted, src, enc);
+  for (size_t i = 0; i < n_; i++) fns_[i](src, enc);
   enc.patch_u32(len_slot, static_cast<uint32_t>(enc.size() - start));
 }
 

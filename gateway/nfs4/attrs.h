@@ -79,6 +79,22 @@ bool needs_fsstat(const AttrBitmap& requested);
 // are supported (unsupported ones are left out of attrmask, RFC 8881 15.1.15).
 void encode_fattr(const AttrBitmap& requested, const AttrSource& src, xdr::XdrEncoder& enc);
 
+// encode_fattr() for one requested mask and many objects (READDIR): the
+// mask is checked against the table once, not per object. Immutable after
+// construction.
+class FattrEncoder {
+ public:
+  FattrEncoder(const AttrBitmap& requested, uint32_t minor_version);
+  // The same bytes as encode_fattr(requested, src, enc).
+  void encode(const AttrSource& src, xdr::XdrEncoder& enc) const;
+
+ private:
+  using Fn = void (*)(const AttrSource&, xdr::XdrEncoder&);
+  AttrBitmap emitted_;
+  Fn fns_[64];  // the encoders of emitted_, in table order
+  size_t n_ = 0;
+};
+
 // Decodes a fattr4 meant to set attributes. Returns NFS4_OK and fills *sa and
 // *mask, or: NFS4ERR_BADXDR (undecodable), NFS4ERR_ATTRNOTSUPP (a bit we don't
 // support), NFS4ERR_INVAL (a supported read-only attribute, or a bad value),

@@ -1,10 +1,12 @@
 #include "gateway/nfs4/filehandle.h"
 
+// The SHA256_* calls below are deprecated in OpenSSL 3 in favour of EVP,
+// whose context copy allocates; the plain struct copies for free.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <fcntl.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -62,44 +64,90 @@ Result<std::unique_ptr<FhCodec>> FhCodec::load_or_create(const std::string& key_
   return std::make_unique<FhCodec>(key);
 }
 
-// HMAC-SHA256 (RFC 2104) over a per-thread digest context and a digest
-// fetched once. Every call checks a handle, and the one-shot HMAC() fetched
-// the algorithm and allocated its contexts each time, costing several times
-// the hashing of a 60-byte handle. Same bytes as HMAC() (key < block size).
-void FhCodec::mac(const uint8_t* data, size_t len, uint8_t out[kMacLen]) const {
-  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                           &EVP_MD_CTX_free);
+struct FhCodec::PadStates {
+  SHA256_CTX inner, outer;
+};
+
+FhCodec::FhCodec(const std::array<uint8_t, 32>& key) {
+  // HMAC-SHA256 (RFC 2104) with a key shorter than the block: the key,
+  // zero-padded to 64 bytes, xor ipad (0x36) or opad (0x5c), is the first
+  // block of the inner and outer hash. Hashing those once leaves two
+  // compressions per handle instead of four.
   constexpr size_t kBlock = 64;
-  static_assert(sizeof(key_) <= kBlock);
+  static_assert(sizeof(key) <= kBlock);
+  auto p = std::make_unique<PadStates>();
   uint8_t pad[kBlock] = {};
-  memcpy(pad, key_.data(), key_.size());
+  memcpy(pad, key.data(), key.size());
   for (uint8_t& b : pad) b ^= 0x36;
-  uint8_t inner[EVP_MAX_MD_SIZE], full[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_MD_CTX* c = ctx.get();
-  bool ok = sha256 && c && EVP_DigestInit_ex(c, sha256, nullptr) &&
-            EVP_DigestUpdate(c, pad, kBlock) && EVP_DigestUpdate(c, data, len) &&
-            EVP_DigestFinal_ex(c, inner, &n);
+  SHA256_Init(&p->inner);
+  SHA256_Update(&p->inner, pad, kBlock);
   for (uint8_t& b : pad) b ^= 0x36 ^ 0x5c;
-  ok = ok && EVP_DigestInit_ex(c, sha256, nullptr) && EVP_DigestUpdate(c, pad, kBlock) &&
-       EVP_DigestUpdate(c, inner, n) && EVP_DigestFinal_ex(c, full, &n);
+  SHA256_Init(&p->outer);
+  SHA256_Update(&p->outer, pad, kBlock);
   OPENSSL_cleanse(pad, sizeof pad);
-  if (!ok) HMAC(EVP_sha256(), key_.data(), key_.size(), data, len, full, &n);
+  pads_ = std::move(p);
+}
+
+FhCodec::~FhCodec() {
+  if (pads_) OPENSSL_cleanse(const_cast<PadStates*>(pads_.get()), sizeof(PadStates));
+}
+
+// HMAC-SHA256 truncated to kMacLen, from the states after the pads (the
+// same bytes as HMAC()).
+void FhCodec::mac(const uint8_t* data, size_t len, uint8_t out[kMacLen]) const {
+  constexpr size_t kBlock = 64, kDigest = SHA256_DIGEST_LENGTH;
+  // The last block of a message of `bytes` bytes whose first `len` are in
+  // it: the rest of the message, 0x80, zeroes, the length in bits.
+  auto final_block = [](uint8_t block[kBlock], const uint8_t* rest, size_t len, uint64_t bytes) {
+    memcpy(block, rest, len);
+    block[len] = 0x80;
+    memset(block + len + 1, 0, kBlock - 8 - len - 1);
+    put_be(block + kBlock - 8, bytes * 8, 8);
+  };
+  auto digest = [](const SHA256_CTX& c, uint8_t d[kDigest]) {
+    for (int i = 0; i < 8; i++) put_be(d + 4 * i, c.h[i], 4);
+  };
+  uint8_t inner[kDigest], full[kDigest];
+  SHA256_CTX c = pads_->inner;
+  if (len <= kBlock - 9) {
+    // Handles fit one block after the pad's: one compression each for the
+    // inner and the outer hash, with no Update/Final bookkeeping.
+    uint8_t block[kBlock];
+    final_block(block, data, len, kBlock + len);
+    SHA256_Transform(&c, block);
+    digest(c, inner);
+    c = pads_->outer;
+    final_block(block, inner, kDigest, kBlock + kDigest);
+    SHA256_Transform(&c, block);
+    digest(c, full);
+  } else {
+    SHA256_Update(&c, data, len);
+    SHA256_Final(inner, &c);
+    c = pads_->outer;
+    SHA256_Update(&c, inner, sizeof inner);
+    SHA256_Final(full, &c);
+  }
   memcpy(out, full, kMacLen);
+}
+
+Result<size_t> FhCodec::encode_to(uint32_t export_id, uint64_t ino,
+                                  std::span<const uint8_t> layer_handle, uint8_t* out) const {
+  if (layer_handle.size() > kMaxLayerHandle) return Status::error(EINVAL);
+  out[0] = 1;
+  out[1] = static_cast<uint8_t>(layer_handle.size());
+  put_be(&out[2], export_id, 4);
+  put_be(&out[6], ino, 8);
+  if (!layer_handle.empty()) memcpy(&out[kHeader], layer_handle.data(), layer_handle.size());
+  mac(out, kHeader + layer_handle.size(), &out[kHeader + layer_handle.size()]);
+  return kHeader + layer_handle.size() + kMacLen;
 }
 
 Result<std::vector<uint8_t>> FhCodec::encode(uint32_t export_id, uint64_t ino,
                                              std::span<const uint8_t> layer_handle) const {
-  if (layer_handle.size() > kMaxLayerHandle) return Status::error(EINVAL);
-  std::vector<uint8_t> fh(kHeader + layer_handle.size() + kMacLen);
-  fh[0] = 1;
-  fh[1] = static_cast<uint8_t>(layer_handle.size());
-  put_be(&fh[2], export_id, 4);
-  put_be(&fh[6], ino, 8);
-  if (!layer_handle.empty()) memcpy(&fh[kHeader], layer_handle.data(), layer_handle.size());
-  mac(fh.data(), kHeader + layer_handle.size(), &fh[kHeader + layer_handle.size()]);
-  return fh;
+  uint8_t buf[kMaxSize];
+  auto n = encode_to(export_id, ino, layer_handle, buf);
+  if (!n) return n.status();
+  return std::vector<uint8_t>(buf, buf + *n);
 }
 
 bool FhCodec::decode(std::span<const uint8_t> fh, Decoded* out) const {

@@ -29,7 +29,10 @@ class FhCodec {
   static constexpr size_t kMacLen = 16;
   static constexpr size_t kMaxLayerHandle = 128 - kHeader - kMacLen;
 
-  explicit FhCodec(const std::array<uint8_t, 32>& key) : key_(key) {}
+  static constexpr size_t kMaxSize = kHeader + kMaxLayerHandle + kMacLen;  // NFS4_FHSIZE
+
+  explicit FhCodec(const std::array<uint8_t, 32>& key);
+  ~FhCodec();
   // Reads the key from key_path, or creates it (0600, written atomically)
   // when the file does not exist. A key file of the wrong size is an error
   // (EINVAL): silently replacing it would make every handle stale.
@@ -44,12 +47,19 @@ class FhCodec {
   // EINVAL if the layer handle is too long.
   Result<std::vector<uint8_t>> encode(uint32_t export_id, uint64_t ino,
                                       std::span<const uint8_t> layer_handle) const;
+  // The same bytes written to out (room for kMaxSize); returns their count.
+  // For callers making many handles (READDIR), without an allocation each.
+  Result<size_t> encode_to(uint32_t export_id, uint64_t ino, std::span<const uint8_t> layer_handle,
+                           uint8_t* out) const;
   // False for anything malformed or with a MAC that doesn't verify.
   bool decode(std::span<const uint8_t> fh, Decoded* out) const;
 
  private:
   void mac(const uint8_t* data, size_t len, uint8_t out[kMacLen]) const;
-  std::array<uint8_t, 32> key_;
+  // SHA-256 states after hashing the key's inner and outer HMAC pads, made
+  // once (OpenSSL types stay out of this header).
+  struct PadStates;
+  std::unique_ptr<const PadStates> pads_;
 };
 
 }  // namespace pnfsgw::nfs4

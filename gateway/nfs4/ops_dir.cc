@@ -149,6 +149,21 @@ nfsstat4 op_link(CompoundCtx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
   return NFS4_OK;
 }
 
+// An entry's filehandle into out (room for FhCodec::kMaxSize); 0 if it
+// cannot be made.
+size_t entry_fh(Nfs4Core& core, const backend::DirEntryPlus& e, uint8_t* out) {
+  std::string fetched;
+  std::span<const uint8_t> layer = e.handle;
+  if (layer.empty()) {
+    auto h = core.fs->encode_handle(e.ino);
+    if (!h) return 0;
+    fetched = std::move(*h);
+    layer = {reinterpret_cast<const uint8_t*>(fetched.data()), fetched.size()};
+  }
+  auto n = core.fhc->encode_to(core.opts.export_id, e.ino, layer, out);
+  return n ? *n : 0;
+}
+
 nfsstat4 op_readdir(CompoundCtx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
   uint64_t cookie = dec.u64();
   auto verf = dec.fixed_opaque(NFS4_VERIFIER_SIZE);
@@ -173,34 +188,45 @@ nfsstat4 op_readdir(CompoundCtx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc
   if (ctx.session)
     limit = std::min<size_t>(limit, ctx.session->fore.maxresponsesize - (start - ctx.reply_base) - 16);
   if (limit < 32) return NFS4ERR_TOOSMALL;
+  // What every entry shares: the fs-wide attributes, statfs, the encoders.
+  std::optional<backend::FsStat> fsstat;
+  if (needs_fsstat(req)) {
+    auto r = ctx.core.fs->statfs();
+    if (!r) return errno_to_nfs(r.err());
+    fsstat = *r;
+  }
+  AttrSource src = attr_source(ctx, dir, {}, fsstat ? &*fsstat : nullptr);
+  const FattrEncoder fattr(req, ctx.minor);
+  const bool want_fh = req.test(FATTR4_FILEHANDLE);
   enc.u64(0);  // cookieverf
   bool eof = false;
   size_t entries = 0;
   bool full = false;
-  while (!full && !eof) {
-    auto page = ctx.core.fs->readdir(ctx.cfh.ino, cookie, 256);
-    if (!page) return errno_to_nfs(page.err());
-    for (const backend::DirEntry& e : page->entries) {
-      auto a = ctx.core.fs->lookup(ctx.cfh.ino, e.name);
-      if (!a) continue;  // removed since listed
-      FileRef ref;
-      if (req.test(FATTR4_FILEHANDLE) && make_fileref(ctx.core, a->ino, &ref) != NFS4_OK) continue;
-      size_t mark = enc.size();
-      enc.u32(1);  // value_follows
-      enc.u64(e.cookie);
-      enc.string(e.name);
-      if (nfsstat4 st = encode_attrs_of(ctx, req, *a, ref.fh, enc); st != NFS4_OK) return st;
-      if (enc.size() - start + 8 > limit) {  // + list end and eof
-        enc.truncate(mark);
-        full = true;
-        break;
-      }
-      cookie = e.cookie;
-      entries++;
-    }
-    if (!full && page->eof) eof = true;
-    if (!full && !eof && page->entries.empty()) break;  // defensive: no progress
-  }
+  Status st = ctx.core.fs->readdir_plus(
+      ctx.cfh.ino, cookie, true,
+      [&](const backend::DirEntryPlus& e) {
+        if (!e.attr) return true;  // removed since listed
+        uint8_t fh[FhCodec::kMaxSize];
+        size_t fh_len = 0;
+        if (want_fh && (fh_len = entry_fh(ctx.core, e, fh)) == 0) return true;
+        size_t mark = enc.size();
+        enc.u32(1);  // value_follows
+        enc.u64(e.cookie);
+        enc.string(e.name);
+        src.attr = e.attr;
+        src.fh = {fh, fh_len};
+        src.mounted_on_fileid = e.attr->ino;
+        fattr.encode(src, enc);
+        if (enc.size() - start + 8 > limit) {  // + list end and eof
+          enc.truncate(mark);
+          full = true;
+          return false;
+        }
+        entries++;
+        return true;
+      },
+      &eof);
+  if (!st) return errno_to_nfs(st.err());
   if (entries == 0 && full) {
     enc.truncate(start);
     return NFS4ERR_TOOSMALL;

@@ -66,11 +66,6 @@ void XdrDecoder::skip(size_t n) {
   if (need(n)) p_ += n;
 }
 
-void XdrEncoder::u64(uint64_t v) {
-  u32(static_cast<uint32_t>(v >> 32));
-  u32(static_cast<uint32_t>(v));
-}
-
 void XdrEncoder::fixed_opaque(const void* data, size_t n) {
   uint8_t* p = grow(pad4(n));
   if (n) std::memcpy(p, data, n);
@@ -99,6 +94,14 @@ size_t XdrEncoder::append_space(size_t n) {
   size_t off = len_;
   std::memset(grow(pad4(n)), 0, pad4(n));
   return off;
+}
+
+void XdrEncoder::extend(size_t need) {
+  // Bounded, so that a large append_uninitialized() (READ data) is not
+  // followed by zeroing a doubled capacity it will never use.
+  constexpr size_t kZeroAhead = 4096;
+  if (need > buf_.capacity()) buf_.reserve(std::max(need, buf_.capacity() * 2));
+  buf_.resize(std::min(buf_.capacity(), need + kZeroAhead));
 }
 
 size_t XdrEncoder::append_uninitialized(size_t n) {

@@ -73,7 +73,12 @@ class XdrEncoder {
     p[0] = uint8_t(v >> 24), p[1] = uint8_t(v >> 16), p[2] = uint8_t(v >> 8), p[3] = uint8_t(v);
   }
   void i32(int32_t v) { u32(static_cast<uint32_t>(v)); }
-  void u64(uint64_t v);
+  void u64(uint64_t v) {
+    uint8_t* p = grow(8);
+    p[0] = uint8_t(v >> 56), p[1] = uint8_t(v >> 48), p[2] = uint8_t(v >> 40);
+    p[3] = uint8_t(v >> 32), p[4] = uint8_t(v >> 24), p[5] = uint8_t(v >> 16);
+    p[6] = uint8_t(v >> 8), p[7] = uint8_t(v);
+  }
   void i64(int64_t v) { u64(static_cast<uint64_t>(v)); }
   void boolean(bool v) { u32(v ? 1 : 0); }
   void fixed_opaque(const void* data, size_t n);
@@ -126,14 +131,14 @@ class XdrEncoder {
   // before are zeroed once by the vector, bytes written before are reused.
   uint8_t* grow(size_t n) {
     size_t need = len_ + n;
-    if (need > buf_.size()) {
-      if (need > buf_.capacity()) buf_.reserve(std::max(need, buf_.capacity() * 2));
-      buf_.resize(need);
-    }
+    if (need > buf_.size()) extend(need);
     uint8_t* p = buf_.data() + len_;
     len_ = need;
     return p;
   }
+  // Makes buf_ at least need bytes, zeroing a little ahead (each byte is
+  // still zeroed once) so that runs of small writes don't resize each time.
+  void extend(size_t need);
 
   mutable std::vector<uint8_t> buf_;  // [0, len_) encoded; the rest scratch
   size_t len_ = 0;

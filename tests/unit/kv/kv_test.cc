@@ -162,6 +162,35 @@ TEST_F(KvTest, BigEndianKeysIterateInNumericOrderOverARange) {
   EXPECT_EQ(n, 12);
 }
 
+TEST_F(KvTest, CursorSeeksStepsAndFindsExactKeys) {
+  {
+    auto w = write();
+    for (std::string k : {"b", "d", "f", "h"}) ASSERT_TRUE(w->put(db_, k, "v" + k).is_ok());
+    ASSERT_TRUE(w->commit().is_ok());
+  }
+  auto r = read();
+  auto c = r->cursor(db_);
+  ASSERT_TRUE(c.is_ok());
+  Cursor& cur = **c;
+  ASSERT_TRUE(cur.seek("c").is_ok());  // first key >= "c"
+  EXPECT_EQ(cur.key(), "d");
+  EXPECT_EQ(cur.value(), "vd");
+  ASSERT_TRUE(cur.next().is_ok());
+  EXPECT_EQ(cur.key(), "f");
+  auto h = cur.find("h");
+  ASSERT_TRUE(h.is_ok());
+  EXPECT_EQ(*h, "vh");
+  EXPECT_EQ(cur.key(), "h");
+  EXPECT_EQ(cur.next().err(), ENOENT);  // past the last
+  EXPECT_EQ(cur.find("e").err(), ENOENT);  // between keys: not found
+  auto b = cur.find("b");  // backwards, after a miss
+  ASSERT_TRUE(b.is_ok());
+  EXPECT_EQ(*b, "vb");
+  EXPECT_EQ(cur.seek("i").err(), ENOENT);
+  ASSERT_TRUE(cur.seek("").is_ok());  // empty: the first record
+  EXPECT_EQ(cur.key(), "b");
+}
+
 TEST(KeyCodec, BuilderWritesBigEndianAndReaderReadsItBack) {
   std::string k = KeyBuilder().u32(0x01020304).u64(0x05060708090a0b0c).bytes("xy").str();
   EXPECT_EQ(k, std::string("\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c"

@@ -1,9 +1,12 @@
 // Filehandles: round trip, stable across a "restart" (same key file), and
 // every forgery rejected.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 #include "gateway/nfs4/filehandle.h"
@@ -68,6 +71,35 @@ TEST(FhCodec, OversizedLayerHandleCannotBeEncoded) {
   auto fh = c.encode(1, 1, max);
   ASSERT_TRUE(fh);
   EXPECT_EQ(fh->size(), 128u);
+}
+
+// Handles clients already hold must stay valid: the MAC is plain
+// HMAC-SHA256 truncated to 16 bytes, whichever way it is computed (one
+// block past the pad for short handles, Update/Final for long ones).
+TEST(FhCodec, MacIsTruncatedHmacSha256ForEveryLayerHandleLength) {
+  std::array<uint8_t, 32> k;
+  for (size_t i = 0; i < k.size(); i++) k[i] = uint8_t(i * 7 + 3);
+  FhCodec c(k);
+  for (size_t n = 0; n <= FhCodec::kMaxLayerHandle; n++) {
+    std::vector<uint8_t> layer(n);
+    for (size_t i = 0; i < n; i++) layer[i] = uint8_t(i * 13 + n);
+    auto fh = c.encode(0x01020304, 0x1122334455667788ull, layer);
+    ASSERT_TRUE(fh);
+    size_t body = FhCodec::kHeader + n;
+    ASSERT_EQ(fh->size(), body + FhCodec::kMacLen);
+    uint8_t want[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), k.data(), k.size(), fh->data(), body, want, &len);
+    EXPECT_EQ(0, memcmp(want, fh->data() + body, FhCodec::kMacLen)) << "layer handle of " << n;
+  }
+}
+
+TEST(FhCodec, EncodeToWritesTheBytesEncodeReturns) {
+  FhCodec c(key(1));
+  uint8_t buf[FhCodec::kMaxSize];
+  auto n = c.encode_to(7, 99, kLayer, buf);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(std::vector<uint8_t>(buf, buf + *n), *c.encode(7, 99, kLayer));
 }
 
 TEST(FhCodec, KeyFileIsCreatedOnceAndReusedSoHandlesSurviveRestart) {
