@@ -10,8 +10,8 @@
 //
 // So N clients creating files at once pay one flush and one commit per
 // batch instead of N. The caller that finds no leader becomes it and runs
-// batches until its own change has committed, then steps down; a waiting
-// caller whose change is still queued takes over. A lone client so runs its
+// batches until its own change has committed, then hands the lead to the
+// oldest caller still queued (or stands down when none is). A lone client so runs its
 // change on its own thread, with no hand-off to another thread and back
 // (a committer thread cost two context switches per change). Batches never
 // overlap: only the leader holds a KV write transaction, which it begins
@@ -45,28 +45,39 @@ Status StoreFs::commit_queued(Request& req) {
   std::unique_lock lk(queue_mu_);
   if (stopping_) return Status::error(EROFS);
   queue_.push_back(&req);
-  while (!req.done) {
-    if (leading_) {
-      done_cv_.wait(lk);
-      continue;
-    }
+  if (leading_) {
+    // Woken alone, when its batch has run or when it is handed the lead:
+    // a batch wakes only its own callers, not every waiting thread.
+    req.cv.wait(lk, [&] { return req.done || req.lead; });
+    if (req.done) return Status::ok();
+  } else {
     leading_ = true;
-    while (!req.done) {
-      std::vector<Request*> batch;
-      size_t n = std::min(queue_.size(), kMaxBatch);
-      batch.assign(queue_.begin(), queue_.begin() + static_cast<long>(n));
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
-      lk.unlock();
-      tls_in_batch = true;
-      run_batch(batch);
-      tls_in_batch = false;
-      lk.lock();
-      for (Request* r : batch) r->done = true;
-      done_cv_.notify_all();
+  }
+  while (!req.done) {
+    std::vector<Request*> batch;
+    size_t n = std::min(queue_.size(), kMaxBatch);
+    batch.assign(queue_.begin(), queue_.begin() + static_cast<long>(n));
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+    lk.unlock();
+    tls_in_batch = true;
+    run_batch(batch);
+    tls_in_batch = false;
+    lk.lock();
+    // Under the lock: a caller may return (and its Request go) as soon as
+    // it sees done.
+    for (Request* r : batch) {
+      r->done = true;
+      if (r != &req) r->cv.notify_one();
     }
-    // Changes still queued: the notify above wakes their callers, and one
-    // of them leads next.
+  }
+  // Hand the lead to the oldest queued change's caller (leading_ stays set,
+  // so no newcomer leads beside it), or stand down.
+  if (!queue_.empty()) {
+    queue_.front()->lead = true;
+    queue_.front()->cv.notify_one();
+  } else {
     leading_ = false;
+    done_cv_.notify_all();
   }
   return Status::ok();
 }

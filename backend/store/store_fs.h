@@ -223,6 +223,8 @@ class StoreFs final : public backend::Filesystem {
     Status result;
     bool done = false;
     std::vector<PhysRange> quarantined;
+    bool lead = false;           // handed the lead: run the next batches
+    std::condition_variable cv;  // its caller waits here (with queue_mu_)
   };
   // Queues req and returns once its batch has run (req.result says how the
   // change went); the caller may lead batches meanwhile. EDEADLK from inside
@@ -331,7 +333,7 @@ class StoreFs final : public backend::Filesystem {
   PinTable pins_;
 
   std::mutex queue_mu_;
-  std::condition_variable done_cv_;                 // a batch finished, or a leader stepped down
+  std::condition_variable done_cv_;                 // the last leader stood down (stop_committer)
   std::vector<Request*> queue_;                     // GUARDED_BY(queue_mu_)
   bool leading_ = false;                            // GUARDED_BY(queue_mu_): a batch is running
   bool stopping_ = false;                           // GUARDED_BY(queue_mu_)
