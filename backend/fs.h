@@ -15,6 +15,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -72,6 +73,29 @@ struct SetAttr {
     return !mode && !uid && !gid && !size && atime_how == TimeHow::kKeep &&
            mtime_how == TimeHow::kKeep;
   }
+};
+
+// One piece of a read_segments() answer, in file order.
+struct ReadSegment {
+  int fd = -1;          // -1: `length` zero bytes (a hole, unwritten blocks)
+  uint64_t offset = 0;  // in fd
+  uint64_t length = 0;
+};
+
+// Keeps the segments of a read_segments() answer valid until destroyed: the
+// blocks they point at are not freed and reused (another file's bytes must
+// never go out in their place), the fds stay open. Destroy from any thread,
+// before the Filesystem.
+class ReadLease {
+ public:
+  virtual ~ReadLease() = default;
+};
+
+struct SegmentedRead {
+  std::vector<ReadSegment> segments;  // cover exactly `count` bytes
+  size_t count = 0;                   // what read() would have returned
+  bool eof = false;                   // as read()'s *eof
+  std::unique_ptr<ReadLease> lease;
 };
 
 struct FsStat {
@@ -199,6 +223,14 @@ class Filesystem {
 
   // Reads into buf; returns bytes read; *eof when the read reached end of file.
   virtual Result<size_t> read(InodeId ino, uint64_t offset, std::span<uint8_t> buf, bool* eof) = 0;
+  // read() without the copy, for sending with sendfile(2): where the bytes
+  // of [offset, offset + count) are, as segments, with the same errors
+  // (EIO for a known bad block) and the same count and eof. ENOTSUP when
+  // the layer has no descriptor to hand out (the default): use read().
+  virtual Result<SegmentedRead> read_segments(InodeId /*ino*/, uint64_t /*offset*/,
+                                              size_t /*count*/) {
+    return Result<SegmentedRead>::error(ENOTSUP);
+  }
   virtual Result<size_t> write(InodeId ino, uint64_t offset, std::span<const uint8_t> data) = 0;
   // Makes data (and metadata unless data_only) durable.
   virtual Status fsync(InodeId ino, bool data_only) = 0;

@@ -16,6 +16,10 @@
 //    was called is durable. flush_range(off, len) gives that promise only for
 //    those bytes (implementations may persist more). A failed flush leaves
 //    the durability of unflushed writes unknown.
+//  - fd(): a descriptor whose bytes at device offsets are the device's
+//    (pread(fd(), off) sees what read(off) sees), for sendfile(2) of stored
+//    data; -1 when there is none (memory, DAX, fault injection). Valid for
+//    the device's lifetime.
 //  - map(): the base address of the device when it is memory-mapped (DAX),
 //    else nullptr. Stores through map() become durable only through
 //    flush_range() over the stored bytes.
@@ -45,6 +49,7 @@ class Device {
     return flush();
   }
   virtual uint8_t* map() { return nullptr; }
+  virtual int fd() const { return -1; }
 
  protected:
   // EINVAL unless [off, off + len) lies inside the device; overflow-safe.

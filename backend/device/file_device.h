@@ -20,6 +20,7 @@ class FileDevice final : public Device {
   Status read(uint64_t off, std::span<uint8_t> buf) override;
   Status write(uint64_t off, std::span<const uint8_t> buf) override;
   Status flush() override;
+  int fd() const override { return fd_; }
 
  private:
   const int fd_;

@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "backend/store/phys_range.h"
@@ -26,11 +27,19 @@ class PinTable {
    public:
     Pin() = default;
     Pin(Pin&& o) noexcept : table_(o.table_), id_(o.id_) { o.table_ = nullptr; }
-    Pin& operator=(Pin&&) = delete;
+    Pin& operator=(Pin&& o) noexcept {
+      if (this != &o) {
+        if (table_) table_->unpin(id_);
+        table_ = std::exchange(o.table_, nullptr);
+        id_ = o.id_;
+      }
+      return *this;
+    }
     Pin(const Pin&) = delete;
     ~Pin() {
       if (table_) table_->unpin(id_);
     }
+    bool active() const { return table_ != nullptr; }
 
    private:
     friend class PinTable;

@@ -115,6 +115,11 @@ class StoreFs final : public backend::Filesystem {
                       const backend::ReaddirPlusFn& fn, bool* eof) override;
   Result<size_t> read(backend::InodeId ino, uint64_t offset, std::span<uint8_t> buf,
                       bool* eof) override;
+  // Segments on the device's fd (ENOTSUP without one: DAX, memory); the
+  // lease holds the blocks' pin, so a punch or truncate that unmaps them
+  // waits for it and they are not reused while it lives.
+  Result<backend::SegmentedRead> read_segments(backend::InodeId ino, uint64_t offset,
+                                               size_t count) override;
   Result<size_t> write(backend::InodeId ino, uint64_t offset,
                        std::span<const uint8_t> data) override;
   Status fsync(backend::InodeId ino, bool data_only) override;
@@ -162,6 +167,17 @@ class StoreFs final : public backend::Filesystem {
   // encode_handle()'s bytes: the store id and ino, big-endian.
   static constexpr size_t kHandleSize = 16;
   void handle_bytes(backend::InodeId ino, uint8_t out[kHandleSize]) const;
+
+  // What read() and read_segments() found: the mapping of the bytes to
+  // read, pinned (pins.h) in the same step as the lookup.
+  struct PinnedRange {
+    uint64_t n = 0;  // bytes to read (clipped at EOF)
+    bool eof = false;
+    bool bad = false;  // some mapped block is known bad
+    std::vector<Extent> pieces;
+    PinTable::Pin pin;
+  };
+  Status pin_range(backend::InodeId ino, uint64_t offset, size_t count, PinnedRange* out);
 
   // --- metadata helpers (store_blocks.cc); `t` is the current transaction.
   Result<InodeRec> get_inode(const backend::kv::Txn& t, backend::InodeId ino);

@@ -31,47 +31,103 @@ struct Seg {
 
 }  // namespace
 
-Result<size_t> StoreFs::read(InodeId ino, uint64_t offset, std::span<uint8_t> buf, bool* eof) {
-  using R = Result<size_t>;
+Status StoreFs::pin_range(InodeId ino, uint64_t offset, size_t count, PinnedRange* out) {
   Status err;
-  uint64_t n = 0;
-  std::vector<Extent> pieces;
-  bool bad = false;
   // Look up the mapping and pin what it points at in one step (pins.h).
-  PinTable::Pin pin = pins_.pin_with([&]() -> std::vector<PhysRange> {
+  out->pin = pins_.pin_with([&]() -> std::vector<PhysRange> {
     auto rt = kv_->begin_read();
     if (!rt) return err = rt.status(), std::vector<PhysRange>{};
     auto r = get_inode(*rt.value(), ino);
     if (!r) return err = r.status(), std::vector<PhysRange>{};
     if (err = check_regular(r.value()); !err) return {};
     uint64_t size = r.value().size;
-    n = offset >= size ? 0 : std::min<uint64_t>(buf.size(), size - offset);
-    *eof = offset + n >= size;
-    if (n == 0) return {};
-    uint64_t b0 = offset / kBlockSize, b1 = (offset + n + kBlockSize - 1) / kBlockSize;
+    out->n = offset >= size ? 0 : std::min<uint64_t>(count, size - offset);
+    out->eof = offset + out->n >= size;
+    if (out->n == 0) return {};
+    uint64_t b0 = offset / kBlockSize, b1 = (offset + out->n + kBlockSize - 1) / kBlockSize;
     auto q = map_query(*rt.value(), ino, b0, b1 - b0);
     if (!q) return err = q.status(), std::vector<PhysRange>{};
-    pieces = std::move(q).value();
+    out->pieces = std::move(q).value();
     std::vector<PhysRange> pin;
-    for (const Extent& e : pieces) {
+    for (const Extent& e : out->pieces) {
       if (e.unwritten) continue;
       auto b = bad_in(*rt.value(), {e.pblk, e.len});
       if (!b) return err = b.status(), std::vector<PhysRange>{};
-      if (!b.value().empty()) bad = true;
+      if (!b.value().empty()) out->bad = true;
       pin.push_back({e.pblk, e.len});
     }
     return pin;
   });
-  if (!err) return R::error(err.err());
-  if (bad) return R::error(EIO);  // a known media error: logged when found
-  uint64_t end = offset + n;
+  return err;
+}
+
+namespace {
+// A read_segments() lease: the pin of the blocks the segments point at.
+class PinLease final : public backend::ReadLease {
+ public:
+  explicit PinLease(PinTable::Pin pin) : pin_(std::move(pin)) {}
+
+ private:
+  PinTable::Pin pin_;
+};
+}  // namespace
+
+Result<backend::SegmentedRead> StoreFs::read_segments(InodeId ino, uint64_t offset, size_t count) {
+  using R = Result<backend::SegmentedRead>;
+  const int fd = dev_->fd();
+  if (fd < 0) return R::error(ENOTSUP);
+  PinnedRange m;
+  if (Status st = pin_range(ino, offset, count, &m); !st) return R::error(st.err());
+  // A known media error fails the READ before any byte is handed out. An
+  // unknown one surfaces in the sender (sendfile EIO), which can only cut
+  // the connection: the reply's header is already on the wire.
+  if (m.bad) return R::error(EIO);
+  backend::SegmentedRead out;
+  out.count = m.n;
+  out.eof = m.eof;
+  const uint64_t end = offset + m.n;
+  uint64_t pos = offset;
+  auto add = [&](int seg_fd, uint64_t dev_off, uint64_t len) {
+    if (len == 0) return;
+    if (!out.segments.empty()) {
+      backend::ReadSegment& last = out.segments.back();
+      if (last.fd == seg_fd && (seg_fd < 0 || last.offset + last.length == dev_off)) {
+        last.length += len;
+        return;
+      }
+    }
+    out.segments.push_back({seg_fd, seg_fd < 0 ? 0 : dev_off, len});
+  };
+  for (const Extent& e : m.pieces) {
+    uint64_t s = std::max(e.lblk * kBlockSize, offset), t = std::min(e.lend() * kBlockSize, end);
+    if (t <= s) continue;
+    if (s > pos) add(-1, 0, s - pos);  // a hole
+    if (e.unwritten) {
+      add(-1, 0, t - s);
+    } else {
+      add(fd, e.pblk * kBlockSize + (s - e.lblk * kBlockSize), t - s);
+    }
+    pos = t;
+  }
+  if (end > pos) add(-1, 0, end - pos);
+  if (m.pin.active()) out.lease = std::make_unique<PinLease>(std::move(m.pin));
+  return out;
+}
+
+Result<size_t> StoreFs::read(InodeId ino, uint64_t offset, std::span<uint8_t> buf, bool* eof) {
+  using R = Result<size_t>;
+  PinnedRange m;
+  if (Status st = pin_range(ino, offset, buf.size(), &m); !st) return R::error(st.err());
+  *eof = m.eof;
+  if (m.bad) return R::error(EIO);  // a known media error: logged when found
+  uint64_t end = offset + m.n;
   uint64_t pos = offset;
   auto zero_to = [&](uint64_t to) {
     if (to > pos) memset(buf.data() + (pos - offset), 0, to - pos);
     pos = std::max(pos, to);
   };
   std::vector<PhysRange> found;  // bad blocks met on the way
-  for (const Extent& e : pieces) {
+  for (const Extent& e : m.pieces) {
     uint64_t s = std::max(e.lblk * kBlockSize, offset), t = std::min(e.lend() * kBlockSize, end);
     zero_to(s);
     if (e.unwritten) {
@@ -91,12 +147,12 @@ Result<size_t> StoreFs::read(InodeId ino, uint64_t offset, std::span<uint8_t> bu
     pos = t;
   }
   if (!found.empty()) {
-    { PinTable::Pin done = std::move(pin); }  // media_error may wait for pins
+    { PinTable::Pin done = std::move(m.pin); }  // media_error may wait for pins
     for (const PhysRange& f : found) media_error(f.pblk * kBlockSize, kBlockSize);
     return R::error(EIO);
   }
   zero_to(end);
-  return static_cast<size_t>(n);
+  return static_cast<size_t>(m.n);
 }
 
 Result<size_t> StoreFs::write(InodeId ino, uint64_t offset, std::span<const uint8_t> data) {

@@ -22,6 +22,22 @@
 // writes. The queue, the "a write is in progress" flag and the socket's
 // closing are guarded by write_mu_.
 //
+// A reply may carry file parts (rpc::ReplyFileData: a READ's data left in
+// the store's device file). They go out with sendfile(2) between the
+// encoder's bytes, which are sent with MSG_MORE before them; on loopback the
+// page-cache pages go to the socket by reference, so the server copies no
+// data byte. Such a record is written by send_record() alone, never inside a
+// gathered write: from the handler's thread when the connection is idle, else
+// on the strand, waiting for the socket to be writable (async_wait) whenever
+// it is full. The parts' hold (the blocks' pin) is released only after the
+// record is fully sent, or dropped with the connection.
+// Known limit: "sent" means sendfile() returned. The socket still holds the
+// page-cache pages until the peer has acknowledged them (on loopback: until
+// the client has read them); a block freed, reused and rewritten through
+// the device's page cache within that window would change bytes not yet
+// delivered. Closing it needs the store to drop freed blocks' pages before
+// reuse, or holds kept until SIOCOUTQ shows the bytes acknowledged.
+//
 // Large buffers (1 MiB READ replies and WRITE records) are recycled through
 // a small pool rather than freed: a fresh one costs a page fault per 4 KiB.
 //
@@ -35,6 +51,7 @@
 // may keep it after the server is gone.
 #include "gateway/net/server.h"
 
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -115,18 +132,85 @@ class BufferPool {
 auto await_ec(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
 // A record to send: the first len bytes of buf (buf may be longer: a
-// recycled buffer keeps its scratch bytes so it is not zeroed again).
+// recycled buffer keeps its scratch bytes so it is not zeroed again), with
+// file.parts spliced in at buf offset file.at when there are any.
 struct WireRecord {
   std::vector<uint8_t> buf;
   size_t len = 0;
+  rpc::ReplyFileData file;
+  size_t wire_size() const { return len + file.bytes; }
 };
 
-// Fills in the record mark reserved at the front of enc.
-WireRecord finish_record(xdr::XdrEncoder& enc) {
+// Fills in the record mark reserved at the front of enc; it counts the
+// file parts.
+WireRecord finish_record(xdr::XdrEncoder& enc, rpc::ReplyFileData file = {}) {
   WireRecord r;
   r.buf = enc.take_scratch(&r.len);
-  rpc::RecordFramer::put_header(r.buf.data(), static_cast<uint32_t>(r.len - 4));
+  r.file = std::move(file);
+  rpc::RecordFramer::put_header(r.buf.data(), static_cast<uint32_t>(r.wire_size() - 4));
   return r;
+}
+
+// Source of zero bytes for file parts without a file (holes).
+constexpr size_t kZeroChunk = 64 * 1024;
+const uint8_t kZeroes[kZeroChunk] = {};
+
+// One non-blocking step of sending the part [part_start, part_end) of a
+// record from *sent on: returns 0 when the part is done, EAGAIN when the
+// socket is full, else an errno.
+int send_bytes(int sock, const uint8_t* data, size_t part_start, size_t part_end, bool more,
+               size_t* sent) {
+  while (*sent < part_end) {
+    ssize_t n = ::send(sock, data + (*sent - part_start), part_end - *sent,
+                       MSG_DONTWAIT | MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno == EWOULDBLOCK ? EAGAIN : errno;
+    }
+    *sent += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+int send_file_part(int sock, const rpc::FilePart& p, size_t part_start, bool more, size_t* sent) {
+  const size_t part_end = part_start + p.length;
+  while (*sent < part_end) {
+    const size_t done = *sent - part_start;
+    ssize_t n;
+    if (p.fd < 0) {
+      size_t chunk = std::min(kZeroChunk, part_end - *sent);
+      n = ::send(sock, kZeroes, chunk,
+                 MSG_DONTWAIT | MSG_NOSIGNAL | (more || chunk < part_end - *sent ? MSG_MORE : 0));
+    } else {
+      // The socket is non-blocking (ConnectionIo::start), so this never waits.
+      off_t off = static_cast<off_t>(p.offset + done);
+      n = ::sendfile(sock, p.fd, &off, part_end - *sent);
+      if (n == 0) return EIO;  // the file ends before the part: never send short
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno == EWOULDBLOCK ? EAGAIN : errno;
+    }
+    *sent += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+// Sends what is left of rec from *sent (bytes of rec already on the wire)
+// without blocking: 0 when all of it is sent, EAGAIN when the socket is
+// full (call again when it is writable), else an errno.
+int send_record(int sock, const WireRecord& rec, size_t* sent) {
+  const size_t total = rec.wire_size();
+  if (rec.file.empty()) return send_bytes(sock, rec.buf.data(), 0, rec.len, false, sent);
+  const size_t head = rec.file.at;
+  if (int e = send_bytes(sock, rec.buf.data(), 0, head, true, sent)) return e;
+  size_t pos = head;
+  for (const rpc::FilePart& p : rec.file.parts) {
+    if (int e = send_file_part(sock, p, pos, pos + p.length < total, sent)) return e;
+    pos += p.length;
+  }
+  // The encoder's bytes after the parts (padding, later COMPOUND results).
+  return send_bytes(sock, rec.buf.data() + head, pos, total, false, sent);
 }
 
 // Runs a completion callback; a throwing callback must not take down an I/O
@@ -155,8 +239,7 @@ auto log_exception(const char* what) {
 }
 
 // Runs a program's handler on a worker thread and builds the reply record.
-std::pair<Disposition, WireRecord> run_handler(rpc::RpcProgram& program,
-                                               const rpc::CallContext& ctx,
+std::pair<Disposition, WireRecord> run_handler(rpc::RpcProgram& program, rpc::CallContext& ctx,
                                                const std::vector<uint8_t>& rec, size_t args_at,
                                                std::vector<uint8_t> reply_buf) {
   xdr::XdrDecoder args(rec.data() + args_at, rec.size() - args_at);
@@ -166,6 +249,8 @@ std::pair<Disposition, WireRecord> run_handler(rpc::RpcProgram& program,
   const size_t header_end = out.size();
   rpc::AcceptStat stat = rpc::SUCCESS;
   Disposition disp = Disposition::kReply;
+  rpc::ReplyFileData file;
+  ctx.file_data = &file;
   try {
     disp = program.handle(ctx, args, out, &stat);
   } catch (const std::exception& e) {
@@ -175,12 +260,16 @@ std::pair<Disposition, WireRecord> run_handler(rpc::RpcProgram& program,
     PLOG_ERROR("program %u proc %u threw", ctx.hdr.prog, ctx.hdr.proc);
     stat = rpc::SYSTEM_ERR;
   }
+  ctx.file_data = nullptr;
   if (disp != Disposition::kReply) return {disp, {}};
-  if (stat == rpc::SUCCESS && (out.size() < header_end || out.size() - 4 > kMaxFragment)) {
+  if (stat == rpc::SUCCESS &&
+      (out.size() < header_end || out.size() - 4 + file.bytes > kMaxFragment ||
+       (!file.empty() && (file.at < header_end || file.at > out.size())))) {
     PLOG_ERROR("program %u proc %u produced a malformed reply", ctx.hdr.prog, ctx.hdr.proc);
     stat = rpc::SYSTEM_ERR;
   }
   if (stat != rpc::SUCCESS) {
+    file = {};
     out.truncate(4);
     if (stat == rpc::PROG_MISMATCH) {
       rpc::encode_prog_mismatch(out, ctx.hdr.xid, program.min_version(), program.max_version());
@@ -188,7 +277,7 @@ std::pair<Disposition, WireRecord> run_handler(rpc::RpcProgram& program,
       rpc::encode_accepted_reply(out, ctx.hdr.xid, stat);
     }
   }
-  return {disp, finish_record(out)};
+  return {disp, finish_record(out, std::move(file))};
 }
 
 std::string format_peer(const tcp::socket& s) {
@@ -257,6 +346,8 @@ class ConnectionIo : public std::enable_shared_from_this<ConnectionIo> {
   void send_or_queue(WireRecord rec, bool counts);
   // On the strand, with a write in progress (writing_): gathers queued records.
   void write_queued();
+  // On the strand: goes on sending batch_'s one record, which has file parts.
+  void write_file_record();
   void on_written(error_code ec);
   // Any thread: one answered call; wakes the reader if it waits for a slot.
   void release_slot_any_thread();
@@ -396,6 +487,9 @@ ConnectionIo::ConnectionIo(Engine& engine, uint64_t id, tcp::socket socket, Stra
 
 void ConnectionIo::start(std::weak_ptr<Connection> handle) {
   handle_ = std::move(handle);
+  // sendfile(2) takes no MSG_DONTWAIT: the socket itself must not block.
+  error_code ec;
+  socket_.non_blocking(true, ec);
   asio::co_spawn(strand_, reader(shared_from_this()), log_exception("connection reader"));
 }
 
@@ -467,20 +561,19 @@ void ConnectionIo::send_or_queue(WireRecord rec, bool counts) {
   if (write_closed_) return;
   size_t sent = 0;
   if (!writing_ && out_queue_.empty()) {
-    // Nothing else is being written: one non-blocking send, from this thread.
-    ssize_t n = ::send(fd_, rec.buf.data(), rec.len, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n == static_cast<ssize_t>(rec.len)) {
+    // Nothing else is being written: non-blocking sends, from this thread.
+    int err = send_record(fd_, rec, &sent);
+    if (err == 0) {
       lk.unlock();
       if (counts) release_slot_any_thread();
       engine_.buffers().put(std::move(rec.buf));
-      return;
+      return;  // rec.file.hold goes here: every byte has left
     }
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    if (err != EAGAIN) {
       lk.unlock();
       asio::post(strand_, [self = shared_from_this()] { self->close(); });
       return;
     }
-    sent = n > 0 ? static_cast<size_t>(n) : 0;
   }
   out_queue_.push_back(OutRecord{std::move(rec), counts, sent});
   if (writing_) return;  // the write in progress picks it up
@@ -490,11 +583,22 @@ void ConnectionIo::send_or_queue(WireRecord rec, bool counts) {
 }
 
 void ConnectionIo::write_queued() {
-  std::lock_guard lk(write_mu_);
+  std::unique_lock lk(write_mu_);
   if (write_closed_) return;
   batch_.clear();
   bufs_.clear();
-  while (!out_queue_.empty() && batch_.size() < kMaxWriteBatch) {
+  if (!out_queue_.front().rec.file.empty()) {
+    batch_.push_back(std::move(out_queue_.front()));
+    out_queue_.pop_front();
+    // Not under write_mu_: while writing_ is set only the strand writes,
+    // and the socket closes on the strand.
+    lk.unlock();
+    write_file_record();
+    return;
+  }
+  // A gathered write of the records before the next one with file parts.
+  while (!out_queue_.empty() && batch_.size() < kMaxWriteBatch &&
+         out_queue_.front().rec.file.empty()) {
     batch_.push_back(std::move(out_queue_.front()));
     out_queue_.pop_front();
   }
@@ -506,9 +610,28 @@ void ConnectionIo::write_queued() {
           strand_, [self = shared_from_this()](error_code ec, size_t) { self->on_written(ec); }));
 }
 
+void ConnectionIo::write_file_record() {
+  if (closed_) {
+    batch_.clear();
+    return;
+  }
+  OutRecord& r = batch_.front();
+  int err = send_record(fd_, r.rec, &r.sent);
+  if (err == EAGAIN) {
+    socket_.async_wait(tcp::socket::wait_write,
+                       asio::bind_executor(strand_, [self = shared_from_this()](error_code ec) {
+                         if (ec) return self->on_written(ec);
+                         self->write_file_record();
+                       }));
+    return;
+  }
+  on_written(err == 0 ? error_code() : error_code(err, boost::system::system_category()));
+}
+
 void ConnectionIo::on_written(error_code ec) {
   if (ec) {
     close();
+    batch_.clear();  // releases the file parts' holds
     return;
   }
   size_t answered = 0;
@@ -660,7 +783,7 @@ void ConnectionIo::start_call(std::vector<uint8_t> rec, std::chrono::millisecond
   });
   pending_.emplace(xid, PendingCall{seq, std::move(done), std::move(timer)});
   size_t len = rec.size();
-  send_or_queue(WireRecord{std::move(rec), len}, false);
+  send_or_queue(WireRecord{std::move(rec), len, {}}, false);
 }
 
 void ConnectionIo::on_reply(const std::vector<uint8_t>& rec) {
@@ -711,6 +834,10 @@ Engine::Engine(ServerOptions opts, std::vector<rpc::RpcProgram*> programs)
       acceptor_(strand_),
       signals_(strand_) {
   for (auto& l : loops_) loop_guards_.push_back(asio::make_work_guard(*l));
+  // sendfile(2) to a socket the peer has closed raises SIGPIPE (it takes no
+  // MSG_NOSIGNAL); the server wants EPIPE instead. Process-wide, as in
+  // every server.
+  std::signal(SIGPIPE, SIG_IGN);
 }
 
 Engine::~Engine() {

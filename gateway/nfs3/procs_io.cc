@@ -3,6 +3,7 @@
 // and WRITE/COMMIT return the write verifier NFSv4 returns.
 #include <cstring>
 
+#include "gateway/common/file_parts.h"
 #include "gateway/nfs3/nfs3_internal.h"
 
 namespace pnfsgw::nfs3 {
@@ -36,16 +37,26 @@ bool proc_read(Nfs3Ctx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
   }
   // READ3resok: the attributes come before the data, but they should be
   // the ones after the read; leave room for them and fill them in last.
-  // The data goes straight into the reply buffer.
+  // The data goes straight into the reply buffer, or stays in the file and
+  // goes out as the reply's file parts (gw::read_as_file_parts).
   count = std::min(count, ctx.core.opts.max_read);
   const size_t st_off = enc.reserve_u32();
   const size_t attr_off = enc.append_space(kPostOpAttrSize);
   const size_t count_off = enc.reserve_u32();
   const size_t eof_off = enc.reserve_u32();
   const size_t len_off = enc.reserve_u32();
-  const size_t data_off = enc.append_uninitialized(count);  // not zeroed: read fills it
   bool eof = false;
-  auto n = ctx.core.fs->read(ino, offset, std::span<uint8_t>(enc.data() + data_off, count), &eof);
+  auto copy_read = [&]() -> Result<size_t> {
+    const size_t data_off = enc.append_uninitialized(count);  // not zeroed: read fills it
+    auto r = ctx.core.fs->read(ino, offset, std::span<uint8_t>(enc.data() + data_off, count), &eof);
+    if (r) {
+      enc.truncate(data_off + xdr::pad4(*r));
+      enc.zero_pad(data_off, *r);
+    }
+    return r;
+  };
+  auto parts = gw::read_as_file_parts(ctx.call, *ctx.core.fs, ino, offset, count, enc, &eof);
+  Result<size_t> n = parts ? *parts : copy_read();
   if (auto after = attr_of(ctx, ino)) attr = after;
   xdr::XdrEncoder attrs;
   encode_post_op_attr(attrs, attr, ctx.core.fsid);
@@ -55,8 +66,6 @@ bool proc_read(Nfs3Ctx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
     enc.patch_u32(st_off, errno_status(n.err()));
     return true;
   }
-  enc.truncate(data_off + xdr::pad4(*n));
-  enc.zero_pad(data_off, *n);
   enc.patch_u32(st_off, NFS3_OK);
   enc.patch_u32(count_off, static_cast<uint32_t>(*n));
   enc.patch_u32(eof_off, eof ? 1 : 0);

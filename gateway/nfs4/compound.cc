@@ -271,6 +271,7 @@ rpc::Disposition Nfs4Server::handle_compound(const rpc::CallContext& call, xdr::
     } else if (status == NFS4_OK) {
       status = d->fn ? d->fn(ctx, dec, out) : NFS4ERR_NOTSUPP;
       if (status == NFS4_OK && !dec.ok()) {
+        ctx.drop_file_parts_from(ctx.op_body);
         out.truncate(ctx.op_body);
         status = NFS4ERR_BADXDR;
       }
@@ -278,11 +279,14 @@ rpc::Disposition Nfs4Server::handle_compound(const rpc::CallContext& call, xdr::
     // A SEQUENCE retry answers with the cached reply of the original, byte
     // for byte (RFC 8881 2.10.6.1.3); the slot is not touched.
     if (ctx.replay) {
+      ctx.drop_file_parts_from(ctx.reply_base);
       out.truncate(ctx.reply_base);
       out.fixed_opaque(ctx.replay->data(), ctx.replay->size());
       return rpc::Disposition::kReply;
     }
-    if (ctx.session && out.size() - ctx.reply_base > ctx.session->fore.maxresponsesize) {
+    if (ctx.session &&
+        out.size() + ctx.file_bytes() - ctx.reply_base > ctx.session->fore.maxresponsesize) {
+      ctx.drop_file_parts_from(ctx.op_body);
       out.truncate(ctx.op_body);
       status = NFS4ERR_REP_TOO_BIG;
     }
@@ -299,7 +303,8 @@ rpc::Disposition Nfs4Server::handle_compound(const rpc::CallContext& call, xdr::
   if (ctx.session) {
     size_t len = out.size() - ctx.reply_base;
     std::vector<uint8_t> reply;
-    bool cache = len <= kMaxCachedReply;
+    // A reply with file parts is never cached: the encoder lacks their bytes.
+    bool cache = len <= kMaxCachedReply && ctx.file_bytes() == 0;
     if (cache) reply.assign(out.data() + ctx.reply_base, out.data() + out.size());
     core_->clients.finish_slot(*ctx.session, ctx.slot, cache, reply);
   }

@@ -68,6 +68,15 @@ struct CompoundCtx {
   std::optional<std::vector<uint8_t>> replay;
   size_t reply_base = 0;  // offset of COMPOUND4res in the encoder
   size_t op_body = 0;     // offset of the current op's result body
+  // Reply bytes sent from files (a READ's data) rather than the encoder:
+  // they count against the session's maxresponsesize too.
+  size_t file_bytes() const { return call.file_data ? call.file_data->bytes : 0; }
+  // Drops file parts attached at or after encoder offset off (their op's
+  // result is being truncated away).
+  void drop_file_parts_from(size_t off) const {
+    if (call.file_data && !call.file_data->empty() && call.file_data->at >= off)
+      *call.file_data = {};
+  }
 };
 
 using OpHandler = nfsstat4 (*)(CompoundCtx&, xdr::XdrDecoder&, xdr::XdrEncoder&);

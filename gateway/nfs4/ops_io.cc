@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "gateway/common/create_verifier.h"
+#include "gateway/common/file_parts.h"
 #include "gateway/nfs4/compound.h"
 #include "gateway/nfs4/seqid.h"
 
@@ -301,23 +302,35 @@ nfsstat4 op_read(CompoundCtx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
   if (nfsstat4 st = check_data_op(ctx, &sid, false, &a); st != NFS4_OK) return st;
   count = std::min(count, ctx.core.opts.max_read);
   if (ctx.session) {
-    size_t used = enc.size() - ctx.reply_base + 8;
+    size_t used = enc.size() + ctx.file_bytes() - ctx.reply_base + 8;
     size_t room = ctx.session->fore.maxresponsesize > used ? ctx.session->fore.maxresponsesize - used : 0;
     count = static_cast<uint32_t>(std::min<size_t>(count, room));
   }
   size_t eof_off = enc.reserve_u32();
   size_t len_off = enc.reserve_u32();
-  // The data goes straight into the reply buffer, which is not zeroed
-  // first; only the XDR padding after the bytes read is.
-  size_t data_off = enc.append_uninitialized(count);
   bool eof = false;
-  auto n = ctx.core.fs->read(ctx.cfh.ino, offset, std::span<uint8_t>(enc.data() + data_off, count), &eof);
+  auto copy_read = [&]() -> Result<size_t> {
+    // The data goes straight into the reply buffer, which is not zeroed
+    // first; only the XDR padding after the bytes read is.
+    size_t data_off = enc.append_uninitialized(count);
+    auto r = ctx.core.fs->read(ctx.cfh.ino, offset,
+                               std::span<uint8_t>(enc.data() + data_off, count), &eof);
+    if (r) {
+      enc.truncate(data_off + xdr::pad4(*r));
+      enc.zero_pad(data_off, *r);
+    }
+    return r;
+  };
+  // NFSv4.0 replies may go through the duplicate request cache, which
+  // keeps the encoder's bytes only: they copy.
+  auto parts = ctx.minor == 0 ? std::nullopt
+                              : gw::read_as_file_parts(ctx.call, *ctx.core.fs, ctx.cfh.ino, offset,
+                                                       count, enc, &eof);
+  Result<size_t> n = parts ? *parts : copy_read();
   if (!n) {
     enc.truncate(eof_off);
     return errno_to_nfs(n.err());
   }
-  enc.truncate(data_off + xdr::pad4(*n));
-  enc.zero_pad(data_off, *n);
   enc.patch_u32(eof_off, eof ? 1 : 0);
   enc.patch_u32(len_off, static_cast<uint32_t>(*n));
   return NFS4_OK;

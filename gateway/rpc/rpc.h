@@ -121,9 +121,35 @@ class RpcConnection {
   virtual void close() = 0;
 };
 
+// Bytes a reply carries by reference rather than in its encoder (a READ's
+// data): `length` bytes of fd at `offset`, which the transport sends with
+// sendfile(2), or `length` zero bytes when fd is -1.
+struct FilePart {
+  int fd = -1;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+// File parts a handler attaches to its reply (CallContext::file_data). On
+// the wire they go at encoder offset `at`: the encoder's bytes before it,
+// the parts, the encoder's bytes from it on; the record mark counts them
+// all. `hold` keeps the parts valid (blocks pinned, fds open) and is
+// released once their last byte was sent or the reply dropped. One run of
+// parts per reply; the transport drops them with a non-SUCCESS reply.
+struct ReplyFileData {
+  size_t at = 0;
+  std::vector<FilePart> parts;
+  uint64_t bytes = 0;  // the sum of the parts' lengths
+  std::shared_ptr<void> hold;
+  bool empty() const { return parts.empty(); }
+};
+
 struct CallContext {
   CallHeader hdr;
   std::shared_ptr<RpcConnection> conn;
+  // Where a handler may attach file parts to its reply; null when the
+  // transport cannot send them (the handler then copies the data).
+  ReplyFileData* file_data = nullptr;
 };
 
 // What a program's handler asks the transport to do with its reply.
