@@ -49,7 +49,17 @@ class Device {
     return flush();
   }
   virtual uint8_t* map() { return nullptr; }
+  // A descriptor the device's bytes can be sent from (sendfile), or -1.
   virtual int fd() const { return -1; }
+  // For a device with fd(): detaches the range's pages from the page cache
+  // (their contents no longer matter: the blocks are free), so that pages
+  // the kernel still holds for an earlier sendfile (socket buffers) keep
+  // their old bytes when the blocks are written again.
+  virtual Status drop_cache(uint64_t off, uint64_t len) {
+    (void)off;
+    (void)len;
+    return Status::ok();
+  }
 
  protected:
   // EINVAL unless [off, off + len) lies inside the device; overflow-safe.

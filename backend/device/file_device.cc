@@ -45,6 +45,15 @@ Status FileDevice::flush() {
   return Status::ok();
 }
 
+Status FileDevice::drop_cache(uint64_t off, uint64_t len) {
+  if (Status st = check_range(off, len); !st) return st;
+  while (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(off),
+                     static_cast<off_t>(len)) != 0) {
+    if (errno != EINTR) return Status::error(errno);
+  }
+  return Status::ok();
+}
+
 Result<std::unique_ptr<FileDevice>> open_file_device(const std::string& path,
                                                      uint64_t create_size) {
   int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);

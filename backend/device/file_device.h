@@ -21,6 +21,9 @@ class FileDevice final : public Device {
   Status write(uint64_t off, std::span<const uint8_t> buf) override;
   Status flush() override;
   int fd() const override { return fd_; }
+  // fallocate(PUNCH_HOLE | KEEP_SIZE): removes the pages from the file's
+  // page cache even while others hold them (on a block device: zeroes).
+  Status drop_cache(uint64_t off, uint64_t len) override;
 
  private:
   const int fd_;

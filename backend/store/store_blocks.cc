@@ -383,6 +383,7 @@ Status StoreFs::drain_released(Tx& t) {
       continue;
     }
     t.drained.push_back(r);
+    drop_sent(r);  // before the blocks can be allocated again
     auto qrecs = block_recs(t.w, db_->quarantine, r.pblk, r.pblk + r.len);
     if (!qrecs) return qrecs.status();
     for (const BlockRec& q : qrecs.value())

@@ -34,6 +34,7 @@
 #include <condition_variable>
 #include <functional>
 #include <thread>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -334,6 +335,19 @@ class StoreFs final : public backend::Filesystem {
   std::atomic<uint64_t> free_blocks_{0};  // alloc_'s count after the last commit
   std::mutex released_mu_;
   std::vector<PhysRange> released_;  // GUARDED_BY(released_mu_): quarantine the breaker let go
+
+  // Device blocks handed out by read_segments() for sendfile. The kernel
+  // keeps their page-cache pages in socket buffers after the lease is gone
+  // (until the peer acknowledges them; on loopback until the client reads
+  // them), so a block written again in that time would send its new bytes,
+  // another file's, in the old reply. Before such blocks are free again,
+  // drain_released() detaches their pages (Device::drop_cache): the socket
+  // keeps the old page, the next write gets a new one.
+  void mark_sent(uint64_t pblk, uint64_t len);
+  void drop_sent(PhysRange r);
+  std::mutex sent_mu_;
+  std::map<uint64_t, uint64_t> sent_;  // GUARDED_BY(sent_mu_): start block -> end block
+  std::atomic<bool> sendfile_ok_{true};  // false once drop_cache failed: copy instead
   std::atomic<bool> read_only_{false};
   std::atomic<uint64_t> bad_count_{0};  // records in the bad db (reads skip the check at 0)
   // Opens of this store so far (meta "boot"), the high bits of every change

@@ -75,7 +75,7 @@ class PinLease final : public backend::ReadLease {
 Result<backend::SegmentedRead> StoreFs::read_segments(InodeId ino, uint64_t offset, size_t count) {
   using R = Result<backend::SegmentedRead>;
   const int fd = dev_->fd();
-  if (fd < 0) return R::error(ENOTSUP);
+  if (fd < 0 || !sendfile_ok_) return R::error(ENOTSUP);
   PinnedRange m;
   if (Status st = pin_range(ino, offset, count, &m); !st) return R::error(st.err());
   // A known media error fails the READ before any byte is handed out. An
@@ -110,8 +110,60 @@ Result<backend::SegmentedRead> StoreFs::read_segments(InodeId ino, uint64_t offs
     pos = t;
   }
   if (end > pos) add(-1, 0, end - pos);
+  // Still pinned: the blocks cannot be freed before they are marked.
+  for (const backend::ReadSegment& seg : out.segments)
+    if (seg.fd >= 0)
+      mark_sent(seg.offset / kBlockSize, block_up(seg.offset + seg.length) / kBlockSize -
+                                             seg.offset / kBlockSize);
   if (m.pin.active()) out.lease = std::make_unique<PinLease>(std::move(m.pin));
   return out;
+}
+
+void StoreFs::mark_sent(uint64_t pblk, uint64_t len) {
+  uint64_t lo = pblk, hi = pblk + len;
+  std::lock_guard lk(sent_mu_);
+  auto it = sent_.upper_bound(lo);
+  if (it != sent_.begin() && std::prev(it)->second >= lo) {
+    --it;
+    lo = it->first;
+    hi = std::max(hi, it->second);
+    it = sent_.erase(it);
+  }
+  while (it != sent_.end() && it->first <= hi) {
+    hi = std::max(hi, it->second);
+    it = sent_.erase(it);
+  }
+  sent_.emplace(lo, hi);
+}
+
+void StoreFs::drop_sent(PhysRange r) {
+  const uint64_t lo = r.pblk, hi = r.pblk + r.len;
+  std::vector<PhysRange> parts;
+  {
+    std::lock_guard lk(sent_mu_);
+    auto it = sent_.upper_bound(lo);
+    if (it != sent_.begin()) --it;
+    while (it != sent_.end() && it->first < hi) {
+      if (it->second <= lo) {
+        ++it;
+        continue;
+      }
+      const uint64_t a = it->first, b = it->second;
+      const uint64_t s = std::max(lo, a), e = std::min(hi, b);
+      parts.push_back({s, e - s});
+      it = sent_.erase(it);
+      if (a < s) sent_.emplace(a, s);
+      if (e < b) it = std::next(sent_.emplace(e, b).first);
+    }
+  }
+  for (const PhysRange& p : parts) {
+    if (Status st = dev_->drop_cache(p.pblk * kBlockSize, p.len * kBlockSize); !st) {
+      // Stop handing out file ranges: from now on READ copies.
+      if (sendfile_ok_.exchange(false))
+        PLOG_ERROR("store: cannot drop the page cache of freed blocks (%s); READ copies from now on",
+                   strerror(st.err()));
+    }
+  }
 }
 
 Result<size_t> StoreFs::read(InodeId ino, uint64_t offset, std::span<uint8_t> buf, bool* eof) {

@@ -31,12 +31,12 @@
 // on the strand, waiting for the socket to be writable (async_wait) whenever
 // it is full. The parts' hold (the blocks' pin) is released only after the
 // record is fully sent, or dropped with the connection.
-// Known limit: "sent" means sendfile() returned. The socket still holds the
-// page-cache pages until the peer has acknowledged them (on loopback: until
-// the client has read them); a block freed, reused and rewritten through
-// the device's page cache within that window would change bytes not yet
-// delivered. Closing it needs the store to drop freed blocks' pages before
-// reuse, or holds kept until SIOCOUTQ shows the bytes acknowledged.
+// "Sent" means sendfile() returned: the socket still holds the page-cache
+// pages until the peer has acknowledged them (on loopback: until the client
+// has read them). A block freed and written again meanwhile would change
+// bytes not yet delivered, so the store detaches the pages of blocks it
+// handed out before they are free again (StoreFs::drop_sent,
+// Device::drop_cache; tested with a pipe holding the pages).
 //
 // Large buffers (1 MiB READ replies and WRITE records) are recycled through
 // a small pool rather than freed: a fresh one costs a page fault per 4 KiB.

@@ -208,5 +208,47 @@ TEST_F(SegmentsTest, LeaseKeepsTheBlocksFromReuseUntilReleased) {
   EXPECT_EQ(fs_->pins().active(), 0u);
 }
 
+// What sendfile leaves behind: the kernel holds the page-cache pages of the
+// segments (socket buffers; here a pipe, which splice fills the same way)
+// after the lease is gone. When the blocks are freed and written again for
+// another file, those pages must keep the bytes they had: the store detaches
+// them (Device::drop_cache) before the blocks can be allocated again.
+TEST_F(SegmentsTest, PagesStillInFlightKeepTheirBytesWhenTheBlocksAreReused) {
+  InodeId a = mkfile("a");
+  std::string old = pattern(64 * kB, 'f');
+  put(a, 0, old);
+  auto s = fs_->read_segments(a, 0, old.size());
+  ASSERT_TRUE(s);
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  ASSERT_GE(fcntl(p[1], F_SETPIPE_SZ, 1 << 20), static_cast<int>(old.size()));
+  std::vector<PhysRange> sent;
+  for (const backend::ReadSegment& seg : s->segments) {
+    ASSERT_GE(seg.fd, 0);
+    loff_t off = static_cast<loff_t>(seg.offset);
+    ASSERT_EQ(splice(seg.fd, &off, p[1], nullptr, seg.length, 0),
+              static_cast<ssize_t>(seg.length));
+    sent.push_back({seg.offset / kB, seg.length / kB});
+  }
+  s->lease.reset();
+  // a's blocks are freed, and a new file is written over the whole device
+  // but what is in use, so it gets them.
+  ASSERT_TRUE(fs_->unlink(kRootIno, "a"));
+  InodeId b = mkfile("b");
+  put(b, 0, pattern(kDevSize / 2, 'z'));
+  auto ext = fs_->list_extents(b, 0, kDevSize / 2);
+  ASSERT_TRUE(ext);
+  bool reused = false;
+  for (const backend::FileExtent& e : ext.value())
+    for (const PhysRange& r : sent)
+      reused |= e.physical < (r.pblk + r.len) * kB && r.pblk * kB < e.physical + e.length;
+  ASSERT_TRUE(reused) << "b did not get a's old blocks; the test shows nothing";
+  std::string in_flight(old.size(), '\0');
+  ASSERT_EQ(read(p[0], in_flight.data(), in_flight.size()), static_cast<ssize_t>(old.size()));
+  EXPECT_EQ(in_flight, old);
+  close(p[0]);
+  close(p[1]);
+}
+
 }  // namespace
 }  // namespace pnfsgw::store::test
