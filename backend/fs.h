@@ -136,8 +136,8 @@ struct DirEntryPlus {
   // read them (the entry vanished between listing and reading, a damaged
   // record). Always null without want_attrs.
   const Attr* attr = nullptr;
-  // encode_handle(ino)'s bytes when the layer had them at hand (with
-  // want_attrs), else empty: ask encode_handle().
+  // With want_attrs: encode_handle(ino)'s bytes (empty if the layer could
+  // not make them). Always empty without want_attrs.
   std::span<const uint8_t> handle;
 };
 // Return false to stop the listing.
@@ -212,7 +212,10 @@ class Filesystem {
       if (!page) return page.status();
       for (const DirEntry& e : page->entries) {
         Result<Attr> a = want_attrs ? getattr(e.ino) : Result<Attr>::error(ENODATA);
-        if (!fn({e.name, e.ino, e.type, e.cookie, a ? &a.value() : nullptr, {}}))
+        Result<std::string> h = want_attrs ? encode_handle(e.ino) : std::string();
+        std::span<const uint8_t> handle;
+        if (h) handle = {reinterpret_cast<const uint8_t*>(h->data()), h->size()};
+        if (!fn({e.name, e.ino, e.type, e.cookie, a ? &a.value() : nullptr, handle}))
           return Status::ok();
         cookie = e.cookie;
       }

@@ -274,7 +274,7 @@ KeyBuilder& KeyBuilder::u32(uint32_t v) {
 
 KeyBuilder& KeyBuilder::u64(uint64_t v) {
   char b[8];
-  for (int i = 0; i < 8; i++) b[i] = static_cast<char>(v >> (56 - 8 * i));
+  put_be64(b, v);
   key_.append(b, sizeof b);  // one append: push_back checks capacity per byte
   return *this;
 }
@@ -295,10 +295,8 @@ bool KeyReader::u32(uint32_t* v) {
 
 bool KeyReader::u64(uint64_t* v) {
   if (rest_.size() < 8) return false;
-  uint64_t x = 0;
-  for (int i = 0; i < 8; ++i) x = (x << 8) | static_cast<uint8_t>(rest_[i]);
+  *v = get_be64(rest_.data());
   rest_.remove_prefix(8);
-  *v = x;
   return true;
 }
 

@@ -174,6 +174,17 @@ class KvStore {
   std::string dir_;  // canonical path, for the once-per-process registry
 };
 
+// A big-endian 64-bit field at p, as KeyBuilder writes it and KeyReader
+// reads it (for keys built on the stack, without a string).
+inline void put_be64(char* p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = static_cast<char>(v >> (56 - 8 * i));
+}
+inline uint64_t get_be64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
 // Builds keys from big-endian integers and raw bytes, so that memcmp order is
 // numeric order field by field: (ino, lblk) as u64,u64 sorts by ino, then by
 // lblk. Variable-length bytes sort correctly only as the last field.

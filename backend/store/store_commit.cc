@@ -32,7 +32,7 @@ namespace {
 thread_local bool tls_in_batch = false;  // this thread runs a batch now
 }  // namespace
 
-void StoreFs::stop_committer() {
+void StoreFs::stop_commits() {
   std::unique_lock lk(queue_mu_);
   stopping_ = true;
   done_cv_.wait(lk, [&] { return !leading_ && queue_.empty(); });

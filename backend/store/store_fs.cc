@@ -122,7 +122,7 @@ StoreFs::~StoreFs() {
     for (const auto& [ino, d] : dirty_times_) dirty.push_back(ino);
   }
   for (uint64_t ino : dirty) (void)persist_times(ino);
-  stop_committer();
+  stop_commits();
 }
 
 Result<std::unique_ptr<StoreFs>> StoreFs::open(backend::device::Device* dev, ExtentBreaker* breaker,
@@ -322,10 +322,8 @@ Attr StoreFs::to_attr(InodeId ino, const InodeRec& r) const {
 }
 
 void StoreFs::handle_bytes(InodeId ino, uint8_t out[kHandleSize]) const {
-  for (int i = 0; i < 8; i++) {
-    out[i] = static_cast<uint8_t>(store_id_ >> (56 - 8 * i));
-    out[8 + i] = static_cast<uint8_t>(ino >> (56 - 8 * i));
-  }
+  backend::kv::put_be64(reinterpret_cast<char*>(out), store_id_);
+  backend::kv::put_be64(reinterpret_cast<char*>(out) + 8, ino);
 }
 
 Result<std::string> StoreFs::encode_handle(InodeId ino) {

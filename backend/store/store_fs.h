@@ -33,7 +33,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
-#include <thread>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -248,7 +247,7 @@ class StoreFs final : public backend::Filesystem {
   // a batch, EROFS once stopping.
   Status commit_queued(Request& req);
   // Refuses new changes and waits for the queued ones.
-  void stop_committer();
+  void stop_commits();
   // Runs a batch: one KV transaction, each change in a nested one, one
   // device flush if any change wrote new data, one commit.
   void run_batch(const std::vector<Request*>& batch);
@@ -363,7 +362,7 @@ class StoreFs final : public backend::Filesystem {
   PinTable pins_;
 
   std::mutex queue_mu_;
-  std::condition_variable done_cv_;                 // the last leader stood down (stop_committer)
+  std::condition_variable done_cv_;                 // the last leader stood down (stop_commits)
   std::vector<Request*> queue_;                     // GUARDED_BY(queue_mu_)
   bool leading_ = false;                            // GUARDED_BY(queue_mu_): a batch is running
   bool stopping_ = false;                           // GUARDED_BY(queue_mu_)

@@ -393,20 +393,6 @@ Result<backend::ReaddirPage> StoreFs::readdir(InodeId dir, uint64_t cookie, size
   return page;
 }
 
-namespace {
-
-uint64_t load_be64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-
-void store_be64(char* p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = static_cast<char>(v >> (56 - 8 * i));
-}
-
-}  // namespace
-
 Status StoreFs::readdir_plus(InodeId dir, uint64_t cookie, bool want_attrs,
                              const backend::ReaddirPlusFn& fn, bool* eof) {
   *eof = false;
@@ -434,10 +420,11 @@ Status StoreFs::readdir_plus(InodeId dir, uint64_t cookie, bool want_attrs,
   for (; st; st = ec.next()) {
     std::string_view k = ec.key();
     if (k.size() != 16) return Status::error(EIO);
-    if (load_be64(k.data()) != dir) break;  // past the directory's records
+    if (backend::kv::get_be64(k.data()) != dir) break;  // past the directory's records
     auto rec = decode_cookie_view(ec.value());
     if (!rec) return Status::error(EIO);
-    backend::DirEntryPlus e{rec->name, rec->child, rec->type, load_be64(k.data() + 8), nullptr, {}};
+    backend::DirEntryPlus e{rec->name, rec->child, rec->type, backend::kv::get_be64(k.data() + 8),
+                            nullptr, {}};
     Attr attr;
     uint8_t handle[kHandleSize];
     if (want_attrs) {
@@ -446,11 +433,11 @@ Status StoreFs::readdir_plus(InodeId dir, uint64_t cookie, bool want_attrs,
       // a search.
       std::optional<std::string_view> v;
       if (at_ino != 0 && at_ino < rec->child && inodes->next() && inodes->key().size() == 8 &&
-          load_be64(inodes->key().data()) == rec->child) {
+          backend::kv::get_be64(inodes->key().data()) == rec->child) {
         v = inodes->value();
       } else {
         char key[8];
-        store_be64(key, rec->child);
+        backend::kv::put_be64(key, rec->child);
         auto f = inodes->find(std::string_view(key, sizeof key));
         if (!f && f.err() != ENOENT) return f.status();
         if (f) v = f.value();

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 namespace pnfsgw::gw {
 namespace {
@@ -15,8 +16,7 @@ bool copy_forced() {
   return forced;
 }
 
-}  // namespace
-
+// The zero-copy path; nullopt when it does not apply (use read()).
 std::optional<Result<size_t>> read_as_file_parts(const rpc::CallContext& call,
                                                  backend::Filesystem& fs, backend::InodeId ino,
                                                  uint64_t offset, uint32_t count,
@@ -42,6 +42,25 @@ std::optional<Result<size_t>> read_as_file_parts(const rpc::CallContext& call,
   out->hold = std::shared_ptr<backend::ReadLease>(std::move(got.lease));
   enc.truncate(enc.size() + (xdr::pad4(got.count) - got.count));  // zeroed padding
   return got.count;
+}
+
+}  // namespace
+
+Result<size_t> append_read_data(const rpc::CallContext& call, backend::Filesystem& fs,
+                                backend::InodeId ino, uint64_t offset, uint32_t count,
+                                bool allow_parts, xdr::XdrEncoder& enc, bool* eof) {
+  if (allow_parts) {
+    if (auto parts = read_as_file_parts(call, fs, ino, offset, count, enc, eof)) return *parts;
+  }
+  const size_t data_off = enc.append_uninitialized(count);  // not zeroed: read fills it
+  auto r = fs.read(ino, offset, std::span<uint8_t>(enc.data() + data_off, count), eof);
+  if (!r) {
+    enc.truncate(data_off);
+    return r;
+  }
+  enc.truncate(data_off + xdr::pad4(*r));
+  enc.zero_pad(data_off, *r);
+  return r;
 }
 
 }  // namespace pnfsgw::gw

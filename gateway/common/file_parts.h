@@ -1,10 +1,9 @@
-// Zero-copy READ data: the bytes stay where the filesystem keeps them
-// (Filesystem::read_segments) and go on the wire as file parts of the reply
-// (rpc::ReplyFileData), sent by sendfile(2), instead of being copied into
-// the reply's encoder first.
+// READ data into a reply. Zero-copy when it can: the bytes stay where the
+// filesystem keeps them (Filesystem::read_segments) and go on the wire as
+// file parts of the reply (rpc::ReplyFileData), sent by sendfile(2);
+// otherwise they are read straight into the reply's encoder.
 #pragma once
 #include <cstdint>
-#include <optional>
 
 #include "backend/fs.h"
 #include "gateway/rpc/rpc.h"
@@ -15,14 +14,13 @@ namespace pnfsgw::gw {
 // copied (one send of a small buffer beats send + sendfile + the lease).
 constexpr uint32_t kFilePartsMinRead = 64 * 1024;
 
-// Attaches the data of a READ of count bytes at offset to the reply, at the
-// encoder's end, and appends its XDR padding. nullopt: not done (the
-// transport or the layer cannot, a small read, or PNFSGW_READ_COPY=1 in the
-// environment): use Filesystem::read(). Otherwise read()'s answer: the byte
-// count (and *eof), or its error with nothing attached or appended.
-std::optional<Result<size_t>> read_as_file_parts(const rpc::CallContext& call,
-                                                 backend::Filesystem& fs, backend::InodeId ino,
-                                                 uint64_t offset, uint32_t count,
-                                                 xdr::XdrEncoder& enc, bool* eof);
+// Appends the data of a READ of up to count bytes at offset to enc, XDR
+// padding included: as file parts when allow_parts, the transport and the
+// layer can (and PNFSGW_READ_COPY=1 is not in the environment), else copied
+// into the encoder (not zeroed first; only the padding is). Returns the
+// byte count (and *eof), or read()'s error with nothing appended.
+Result<size_t> append_read_data(const rpc::CallContext& call, backend::Filesystem& fs,
+                                backend::InodeId ino, uint64_t offset, uint32_t count,
+                                bool allow_parts, xdr::XdrEncoder& enc, bool* eof);
 
 }  // namespace pnfsgw::gw

@@ -90,8 +90,8 @@ bool Nfs3Server::runs_inline(const rpc::CallHeader& hdr, std::span<const uint8_t
     case NFSPROC3_PATHCONF:
       return true;
     case NFSPROC3_READ: {
-      // A large READ is a long copy: it goes to the pool so that it does
-      // not hold up the other connections of its event loop.
+      // A large READ takes long (rpc::kInlineReadMax): it goes to the pool
+      // so that it does not hold up the other connections of its event loop.
       xdr::XdrDecoder d(args);
       d.var_opaque(NFS3_FHSIZE);
       d.u64();

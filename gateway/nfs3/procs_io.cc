@@ -38,7 +38,7 @@ bool proc_read(Nfs3Ctx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
   // READ3resok: the attributes come before the data, but they should be
   // the ones after the read; leave room for them and fill them in last.
   // The data goes straight into the reply buffer, or stays in the file and
-  // goes out as the reply's file parts (gw::read_as_file_parts).
+  // goes out as the reply's file parts (gw::append_read_data).
   count = std::min(count, ctx.core.opts.max_read);
   const size_t st_off = enc.reserve_u32();
   const size_t attr_off = enc.append_space(kPostOpAttrSize);
@@ -46,17 +46,8 @@ bool proc_read(Nfs3Ctx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
   const size_t eof_off = enc.reserve_u32();
   const size_t len_off = enc.reserve_u32();
   bool eof = false;
-  auto copy_read = [&]() -> Result<size_t> {
-    const size_t data_off = enc.append_uninitialized(count);  // not zeroed: read fills it
-    auto r = ctx.core.fs->read(ino, offset, std::span<uint8_t>(enc.data() + data_off, count), &eof);
-    if (r) {
-      enc.truncate(data_off + xdr::pad4(*r));
-      enc.zero_pad(data_off, *r);
-    }
-    return r;
-  };
-  auto parts = gw::read_as_file_parts(ctx.call, *ctx.core.fs, ino, offset, count, enc, &eof);
-  Result<size_t> n = parts ? *parts : copy_read();
+  Result<size_t> n =
+      gw::append_read_data(ctx.call, *ctx.core.fs, ino, offset, count, true, enc, &eof);
   if (auto after = attr_of(ctx, ino)) attr = after;
   xdr::XdrEncoder attrs;
   encode_post_op_attr(attrs, attr, ctx.core.fsid);

@@ -152,15 +152,8 @@ nfsstat4 op_link(CompoundCtx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
 // An entry's filehandle into out (room for FhCodec::kMaxSize); 0 if it
 // cannot be made.
 size_t entry_fh(Nfs4Core& core, const backend::DirEntryPlus& e, uint8_t* out) {
-  std::string fetched;
-  std::span<const uint8_t> layer = e.handle;
-  if (layer.empty()) {
-    auto h = core.fs->encode_handle(e.ino);
-    if (!h) return 0;
-    fetched = std::move(*h);
-    layer = {reinterpret_cast<const uint8_t*>(fetched.data()), fetched.size()};
-  }
-  auto n = core.fhc->encode_to(core.opts.export_id, e.ino, layer, out);
+  if (e.handle.empty()) return 0;
+  auto n = core.fhc->encode_to(core.opts.export_id, e.ino, e.handle, out);
   return n ? *n : 0;
 }
 

@@ -309,24 +309,10 @@ nfsstat4 op_read(CompoundCtx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
   size_t eof_off = enc.reserve_u32();
   size_t len_off = enc.reserve_u32();
   bool eof = false;
-  auto copy_read = [&]() -> Result<size_t> {
-    // The data goes straight into the reply buffer, which is not zeroed
-    // first; only the XDR padding after the bytes read is.
-    size_t data_off = enc.append_uninitialized(count);
-    auto r = ctx.core.fs->read(ctx.cfh.ino, offset,
-                               std::span<uint8_t>(enc.data() + data_off, count), &eof);
-    if (r) {
-      enc.truncate(data_off + xdr::pad4(*r));
-      enc.zero_pad(data_off, *r);
-    }
-    return r;
-  };
   // NFSv4.0 replies may go through the duplicate request cache, which
   // keeps the encoder's bytes only: they copy.
-  auto parts = ctx.minor == 0 ? std::nullopt
-                              : gw::read_as_file_parts(ctx.call, *ctx.core.fs, ctx.cfh.ino, offset,
-                                                       count, enc, &eof);
-  Result<size_t> n = parts ? *parts : copy_read();
+  Result<size_t> n = gw::append_read_data(ctx.call, *ctx.core.fs, ctx.cfh.ino, offset, count,
+                                          ctx.minor != 0, enc, &eof);
   if (!n) {
     enc.truncate(eof_off);
     return errno_to_nfs(n.err());

@@ -160,8 +160,8 @@ enum class Disposition {
 };
 
 // The largest READ a program should let run inline (RpcProgram::runs_inline):
-// beyond it the copy takes long enough to hold up the event loop's other
-// connections.
+// beyond it the copy (or, zero-copy, reading pages in from the device for
+// sendfile) takes long enough to hold up the event loop's other connections.
 constexpr uint32_t kInlineReadMax = 64 * 1024;
 
 // A program served by the transport (e.g. NFS 100003 v4). The transport

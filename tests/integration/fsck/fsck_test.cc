@@ -60,6 +60,20 @@ class FsckTest : public ClientTest {
     });
     return out;
   }
+  // Writes value under the block key of the first extent's block + off in
+  // db (a record that contradicts the mapping); returns that block as fsck
+  // names a one-block range ("P-P").
+  std::string put_at_first_extent(const char* db_name, uint64_t off, const std::string& value) {
+    uint64_t pblk = 0;
+    damage([&](WriteTxn& t, const auto& db) {
+      uint64_t ino = 0;
+      auto e = first_extent(t, db.at("extent"), &ino);
+      ASSERT_TRUE(e);
+      pblk = e->pblk + off;
+      ASSERT_TRUE(t.put(db.at(db_name), store::block_key(pblk), value));
+    });
+    return std::to_string(pblk) + "-" + std::to_string(pblk);
+  }
   void expect_problem(const std::string& what) {
     CommandResult r = fsck(data_dir_);
     EXPECT_EQ(r.status, 1) << r.output << r.errors;
@@ -96,45 +110,21 @@ TEST_F(FsckTest, MissingRmapRecordIsNamed) {
 
 TEST_F(FsckTest, WrongReferenceCountIsNamed) {
   stop_server();
-  uint64_t pblk = 0;
-  damage([&](WriteTxn& t, const auto& db) {
-    uint64_t ino = 0;
-    auto e = first_extent(t, db.at("extent"), &ino);
-    ASSERT_TRUE(e);
-    pblk = e->pblk;
-    // Says the first block is mapped twice; it is mapped once.
-    ASSERT_TRUE(t.put(db.at("refcount"), store::block_key(pblk), store::encode_refcount(1, 2)));
-  });
-  expect_problem("refcount: blocks " + std::to_string(pblk) + "-" + std::to_string(pblk) +
-                 " are mapped 1 times, record says 2");
+  // Says the first block is mapped twice; it is mapped once.
+  std::string b = put_at_first_extent("refcount", 0, store::encode_refcount(1, 2));
+  expect_problem("refcount: blocks " + b + " are mapped 1 times, record says 2");
 }
 
 TEST_F(FsckTest, FreeRecordOverMappedBlocksIsNamed) {
   stop_server();
-  uint64_t pblk = 0;
-  damage([&](WriteTxn& t, const auto& db) {
-    uint64_t ino = 0;
-    auto e = first_extent(t, db.at("extent"), &ino);
-    ASSERT_TRUE(e);
-    pblk = e->pblk;
-    ASSERT_TRUE(t.put(db.at("free"), store::block_key(pblk), store::encode_u64(1)));
-  });
-  expect_problem("space: blocks " + std::to_string(pblk) + "-" + std::to_string(pblk) +
-                 " are free and also mapped");
+  std::string b = put_at_first_extent("free", 0, store::encode_u64(1));
+  expect_problem("space: blocks " + b + " are free and also mapped");
 }
 
 TEST_F(FsckTest, QuarantineOverMappedBlocksIsNamed) {
   stop_server();
-  uint64_t pblk = 0;
-  damage([&](WriteTxn& t, const auto& db) {
-    uint64_t ino = 0;
-    auto e = first_extent(t, db.at("extent"), &ino);
-    ASSERT_TRUE(e);
-    pblk = e->pblk + 1;
-    ASSERT_TRUE(t.put(db.at("quarantine"), store::block_key(pblk), store::encode_u64(1)));
-  });
-  expect_problem("space: blocks " + std::to_string(pblk) + "-" + std::to_string(pblk) +
-                 " are mapped and also in quarantine");
+  std::string b = put_at_first_extent("quarantine", 1, store::encode_u64(1));
+  expect_problem("space: blocks " + b + " are mapped and also in quarantine");
 }
 
 TEST_F(FsckTest, DroppedDirectoryEntryLeavesAnUnreachableInode) {
