@@ -105,6 +105,7 @@ Result<std::unique_ptr<OpenedExport>> open_export(const ExportConfig& cfg, std::
   std::string dev_path = cfg.device.empty() ? store::device_path(cfg.data_dir) : cfg.device;
   store::StoreOptions opt;
   opt.meta_dir = store::meta_path(cfg.data_dir);
+  opt.write_cache_bytes = cfg.write_cache;
   bool fresh = !exists(opt.meta_dir + "/data.mdb");
   if (fresh && cfg.device_size < 2 * store::kBlockSize) {
     *why = "device size too small";
@@ -127,9 +128,9 @@ Result<std::unique_ptr<OpenedExport>> open_export(const ExportConfig& cfg, std::
     return R::error(fs.err());
   }
   char what[512];
-  snprintf(what, sizeof what, "extent store on %s (%llu MiB%s), metadata in %s", dev_path.c_str(),
-           static_cast<unsigned long long>(dev.value()->size() >> 20), cfg.dax ? ", DAX" : "",
-           opt.meta_dir.c_str());
+  snprintf(what, sizeof what, "extent store on %s (%llu MiB%s), metadata in %s, write cache %llu MiB",
+           dev_path.c_str(), static_cast<unsigned long long>(dev.value()->size() >> 20), cfg.dax ? ", DAX" : "",
+           opt.meta_dir.c_str(), static_cast<unsigned long long>(cfg.write_cache >> 20));
   return std::unique_ptr<OpenedExport>(
       new StoreExport(std::move(dev).value(), std::move(fs).value(), what));
 }

@@ -17,6 +17,7 @@ struct ExportConfig {
   std::string device;             // default DATA/device
   uint64_t device_size = 16ull << 30;  // when the device file is created
   bool dax = false;                    // map the device (libpmem) instead of pread/pwrite
+  uint64_t write_cache = 64ull << 20;  // store: bytes of writes kept until COMMIT (0: none)
 };
 
 // Owns the device and the Filesystem on it.

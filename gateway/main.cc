@@ -37,6 +37,9 @@ constexpr char kUsage[] =
     "                       (default DIR/device)\n"
     "  --device-size SIZE   size of a new device file, e.g. 64G (default 16G)\n"
     "  --dax                map the device (libpmem loads/stores) instead of pread/pwrite\n"
+    "  --write-cache SIZE   store: writes that need new blocks are kept in memory, up to\n"
+    "                       SIZE in all, until COMMIT or a few seconds pass (default 64M;\n"
+    "                       0 = every write goes to the device and is committed at once)\n"
     "  --lease SECONDS      NFSv4 lease time (default 90)\n"
     "  --grace SECONDS      grace period after a restart (default: the lease time)\n"
     "  --threads N          threads that run calls that may wait (default 16; calls that\n"
@@ -112,6 +115,9 @@ int serve(int argc, char** argv) {
     } else if (a == "--device-size") {
       if (!pnfsgw::parse_size(value(), &ec.device_size) || ec.device_size < (1u << 20))
         return usage_error("%s wants a size of at least 1M, e.g. 16G", a.c_str());
+    } else if (a == "--write-cache") {
+      if (!pnfsgw::parse_size(value(), &ec.write_cache) || ec.write_cache > (64ull << 30))
+        return usage_error("%s wants a size up to 64G, e.g. 64M (0 = off)", a.c_str());
     } else if (a == "--dax") {
       ec.dax = true;
     } else if (a == "--admin-socket") {

@@ -148,6 +148,8 @@ void StoreFs::run_batch(const std::vector<Request*>& batch) {
   free_blocks_ = alloc_.free_blocks();
   commits_++;
   changes_ += ok.size();
+  for (const auto& t : done)
+    for (uint64_t ino : t->freed) forget_cached(ino);
   std::lock_guard tl(times_mu_);
   for (size_t i = 0; i < ok.size(); i++) {
     ok[i]->quarantined = std::move(done[i]->quarantined);

@@ -3,6 +3,7 @@
 // mapping helpers in store_blocks.cc, data ops in store_io.cc and
 // store_space.cc, fsck in store_check.cc.
 #include "backend/store/store_fs.h"
+#include "backend/store/store_cache.h"
 
 #include <sys/stat.h>
 #include <time.h>
@@ -115,7 +116,8 @@ StoreFs::StoreFs(backend::device::Device* dev, ExtentBreaker* breaker, const Sto
 }
 
 StoreFs::~StoreFs() {
-  // A clean shutdown keeps the times of in-place overwrites.
+  stop_writeback();  // a clean shutdown writes the cached bytes back
+  // and keeps the times of in-place overwrites.
   std::vector<uint64_t> dirty;
   {
     std::lock_guard lk(times_mu_);
@@ -159,6 +161,7 @@ Result<std::unique_ptr<StoreFs>> StoreFs::open(backend::device::Device* dev, Ext
   fs->nblocks_ = dev->size() / kBlockSize;
   if (Status st = fs->load(); !st) return R::error(st.err());
   if (opt.inspect_only) fs->read_only_ = true;
+  fs->start_writeback();
   return fs;
 }
 
@@ -318,6 +321,7 @@ Attr StoreFs::to_attr(InodeId ino, const InodeRec& r) const {
   a.mtime = r.mtime;
   a.ctime = r.ctime;
   a.change = (boot_ << 40) + r.change;
+  fold_cached(ino, a);
   return a;
 }
 
@@ -367,6 +371,9 @@ Result<Attr> StoreFs::setattr(InodeId ino, const backend::SetAttr& sa) {
       r.change++;
     }
   };
+  // Cached bytes first: a truncate must cut them, a given mtime must stay.
+  if (sa.size || sa.mtime_how != backend::SetAttr::TimeHow::kKeep)
+    if (Status st = flush_cached(ino); !st) return Result<Attr>::error(st.err());
   if (!sa.size) {
     Status st = mutate([&](Tx& t) {
       auto r = get_inode(t.w, ino);
@@ -417,7 +424,12 @@ Result<Attr> StoreFs::setattr(InodeId ino, const backend::SetAttr& sa) {
 Result<backend::FsStat> StoreFs::statfs() {
   backend::FsStat s;
   s.bytes_total = (nblocks_ - 1) * kBlockSize;
-  s.bytes_free = s.bytes_avail = read_only() ? 0 : free_blocks_.load() * kBlockSize;
+  uint64_t free = free_blocks_.load();
+  if (cache_) {  // what cached writes will take
+    std::lock_guard lk(cache_->mu);
+    free -= std::min(free, cache_->reserved);
+  }
+  s.bytes_free = s.bytes_avail = read_only() ? 0 : free * kBlockSize;
   s.files_total = 1ull << 32;
   s.files_free = s.files_avail = read_only() ? 0 : s.files_total - std::min(s.files_total, next_ino_.load());
   s.name_max = 255;

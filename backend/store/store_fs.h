@@ -61,6 +61,13 @@ struct StoreOptions {
   uint64_t meta_map_size = 16ull << 30;  // most bytes the metadata may take
   // Inspection only (fsck): no recovery, every change answers EROFS.
   bool inspect_only = false;
+  // Write cache (store_cache.cc, docs/store.md "Write cache"): writes that
+  // would allocate are kept in memory, up to this many bytes in all, until
+  // fsync(), their age, memory pressure or any other change of the file
+  // writes them back in one batch. 0: every write goes to the store at once.
+  uint64_t write_cache_bytes = 0;
+  // Cached bytes older than this are written back without being asked.
+  uint32_t write_cache_age_ms = 5000;
 };
 
 // One line of fsck's report.
@@ -155,6 +162,9 @@ class StoreFs final : public backend::Filesystem {
   // changes / commits is the mean batch size).
   uint64_t changes_committed() const { return changes_.load(); }
   uint64_t kv_commits() const { return commits_.load(); }
+  // Bytes in the write cache now, and files written back from it so far.
+  uint64_t cached_bytes();
+  uint64_t cache_writebacks();
 
  // Internals shared by the store's .cc files (store_internal.h).
   struct Dbs;
@@ -231,6 +241,35 @@ class StoreFs final : public backend::Filesystem {
   bool any_dirty_times();
   // Commits the inode if in-place overwrites left times in memory.
   Status persist_times(backend::InodeId ino);
+
+  // --- write cache (store_cache.cc)
+  struct WriteCache;
+  struct CachedFile;
+  // Keeps the write in the cache: nullopt when it does not fit (then the
+  // caller writes ino's cached bytes back and takes the full path).
+  std::optional<Result<size_t>> write_cached(backend::InodeId ino, uint64_t off,
+                                             std::span<const uint8_t> data);
+  bool is_cached(backend::InodeId ino) const;
+  // Writes ino's cached bytes to the store (one batch); ok if none. Every
+  // change of a file's mapping, size or times other than write() calls it
+  // first, so cached bytes are always the latest of their file.
+  Status flush_cached(backend::InodeId ino);
+  Status flush_file(backend::InodeId ino, CachedFile& f);  // f.mu held
+  Status flush_all_cached();
+  // Frees the cached bytes of an inode that is gone (after its commit).
+  void forget_cached(backend::InodeId ino);
+  // The size, times and change attribute of the cached writes.
+  void fold_cached(backend::InodeId ino, backend::Attr& a) const;
+  // read() on the store alone (read() adds the cached bytes).
+  Result<size_t> read_store(backend::InodeId ino, uint64_t offset, std::span<uint8_t> buf, bool* eof);
+  // Flushes the oldest cached files until `need` more bytes fit.
+  void make_room(uint64_t need);
+  void writeback_loop();
+  void start_writeback();
+  void stop_writeback();  // and writes every cached byte back
+  // The break a write of [off, end) of ino needs, from the committed state.
+  Status plan_write(backend::InodeId ino, uint64_t off, uint64_t end, uint64_t* file, uint64_t* boff,
+                    uint64_t* blen, BreakKind* kind);
 
   // --- group commit (store_commit.cc)
   // One queued change; its caller waits until `done`.
@@ -360,6 +399,7 @@ class StoreFs final : public backend::Filesystem {
   std::mutex times_mu_;
   std::unordered_map<uint64_t, DirtyTimes> dirty_times_;  // GUARDED_BY(times_mu_)
   PinTable pins_;
+  std::unique_ptr<WriteCache> cache_;  // null: no write cache
 
   std::mutex queue_mu_;
   std::condition_variable done_cv_;                 // the last leader stood down (stop_commits)

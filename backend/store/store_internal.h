@@ -50,6 +50,7 @@ class StoreFs::Tx {
   std::vector<PhysRange> quarantined;  // entered quarantine in this change
   bool need_flush = false;  // wrote data the commit points at: flush the device first
   std::vector<std::pair<uint64_t, uint64_t>> retire_bumps;  // (ino, folded bumps) once committed
+  std::vector<uint64_t> freed;  // inodes deleted: their cached writes go once committed
 };
 
 }  // namespace pnfsgw::store

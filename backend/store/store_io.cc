@@ -75,7 +75,8 @@ class PinLease final : public backend::ReadLease {
 Result<backend::SegmentedRead> StoreFs::read_segments(InodeId ino, uint64_t offset, size_t count) {
   using R = Result<backend::SegmentedRead>;
   const int fd = dev_->fd();
-  if (fd < 0 || !sendfile_ok_) return R::error(ENOTSUP);
+  // Cached bytes are in memory only: the caller copies them (read()).
+  if (fd < 0 || !sendfile_ok_ || is_cached(ino)) return R::error(ENOTSUP);
   PinnedRange m;
   if (Status st = pin_range(ino, offset, count, &m); !st) return R::error(st.err());
   // A known media error fails the READ before any byte is handed out. An
@@ -166,7 +167,7 @@ void StoreFs::drop_sent(PhysRange r) {
   }
 }
 
-Result<size_t> StoreFs::read(InodeId ino, uint64_t offset, std::span<uint8_t> buf, bool* eof) {
+Result<size_t> StoreFs::read_store(InodeId ino, uint64_t offset, std::span<uint8_t> buf, bool* eof) {
   using R = Result<size_t>;
   PinnedRange m;
   if (Status st = pin_range(ino, offset, buf.size(), &m); !st) return R::error(st.err());
@@ -214,36 +215,20 @@ Result<size_t> StoreFs::write(InodeId ino, uint64_t offset, std::span<const uint
     if (!a) return Result<size_t>::error(a.err());
     return size_t{0};
   }
-  if (auto fast = write_in_place(ino, offset, data)) {
-    if (!*fast) return Result<size_t>::error(fast->err());
-    return data.size();
+  // In place when the blocks are there (and nothing of the file is cached,
+  // which must stay the latest); else into the write cache; else now.
+  if (!is_cached(ino)) {
+    if (auto fast = write_in_place(ino, offset, data)) {
+      if (!*fast) return Result<size_t>::error(fast->err());
+      return data.size();
+    }
   }
+  if (auto cached = write_cached(ino, offset, data)) return *cached;
+  if (Status st = flush_cached(ino); !st) return Result<size_t>::error(st.err());
   uint64_t end = offset + data.size();
   Status st = broken_change(
       [&](uint64_t* file, uint64_t* off, uint64_t* len, BreakKind* kind) {
-        // Copy-on-write of shared blocks (or moving off bad ones) unmaps them.
-        *file = ino;
-        *off = block_down(offset);
-        *len = block_up(end) - *off;
-        *kind = BreakKind::kWrite;
-        auto rt = kv_->begin_read();
-        if (!rt) return rt.status();
-        auto q = map_query(*rt.value(), ino, *off / kBlockSize, *len / kBlockSize);
-        if (!q) return q.status();
-        auto r = get_inode(*rt.value(), ino);
-        if (!r) return r.status();
-        uint64_t size = r.value().size;
-        for (const Extent& e : q.value()) {
-          auto sh = shared_in(*rt.value(), {e.pblk, e.len});
-          auto bd = bad_in(*rt.value(), {e.pblk, e.len});
-          if (!sh || !bd) return Status::error(EIO);
-          if (!sh.value().empty() || !bd.value().empty()) *kind = BreakKind::kUnmap;
-          // Extending past a partial EOF block moves that block (see write_locked).
-          if (end > size && size % kBlockSize != 0 && !e.unwritten && e.lblk <= size / kBlockSize &&
-              size / kBlockSize < e.lend())
-            *kind = BreakKind::kUnmap;
-        }
-        return Status::ok();
+        return plan_write(ino, offset, end, file, off, len, kind);
       },
       [&](Tx& t, const BreakToken* tok) {
         auto r = get_inode(t.w, ino);
@@ -254,6 +239,33 @@ Result<size_t> StoreFs::write(InodeId ino, uint64_t offset, std::span<const uint
       });
   if (!st) return Result<size_t>::error(st.err());
   return data.size();
+}
+
+Status StoreFs::plan_write(InodeId ino, uint64_t offset, uint64_t end, uint64_t* file, uint64_t* off,
+                           uint64_t* len, BreakKind* kind) {
+  // Copy-on-write of shared blocks (or moving off bad ones) unmaps them.
+  *file = ino;
+  *off = block_down(offset);
+  *len = block_up(end) - *off;
+  *kind = BreakKind::kWrite;
+  auto rt = kv_->begin_read();
+  if (!rt) return rt.status();
+  auto q = map_query(*rt.value(), ino, *off / kBlockSize, *len / kBlockSize);
+  if (!q) return q.status();
+  auto r = get_inode(*rt.value(), ino);
+  if (!r) return r.status();
+  uint64_t size = r.value().size;
+  for (const Extent& e : q.value()) {
+    auto sh = shared_in(*rt.value(), {e.pblk, e.len});
+    auto bd = bad_in(*rt.value(), {e.pblk, e.len});
+    if (!sh || !bd) return Status::error(EIO);
+    if (!sh.value().empty() || !bd.value().empty()) *kind = BreakKind::kUnmap;
+    // Extending past a partial EOF block moves that block (see write_locked).
+    if (end > size && size % kBlockSize != 0 && !e.unwritten && e.lblk <= size / kBlockSize &&
+        size / kBlockSize < e.lend())
+      *kind = BreakKind::kUnmap;
+  }
+  return Status::ok();
 }
 
 Status StoreFs::write_locked(Tx& t, const BreakToken* tok, uint64_t ino, InodeRec& r, uint64_t off,
@@ -454,6 +466,7 @@ Status StoreFs::truncate_locked(Tx& t, const BreakToken* tok, InodeId ino, Inode
 Status StoreFs::fsync(InodeId ino, bool) {
   auto a = getattr(ino);
   if (!a) return a.status();
+  if (Status st = flush_cached(ino); !st) return st;
   // Every metadata commit is already synced; the data written in place is
   // not, nor the times of in-place overwrites (data first).
   if (Status st = dev_->flush(); !st) return st;

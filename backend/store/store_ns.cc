@@ -213,6 +213,7 @@ Status StoreFs::free_inode(Tx& t, const BreakToken* tok, InodeId ino, InodeRec& 
     if (Status st = remap(t, ino, rec, 0, kMaxFileBlocks, {}); !st) return st;
   }
   Status st = t.w.del(db_->inode, ino_key(ino));
+  if (st) t.freed.push_back(ino);
   return st.err() == ENOENT ? Status::error(EIO) : st;
 }
 

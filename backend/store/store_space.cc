@@ -35,6 +35,7 @@ bool aligned(uint64_t v) { return v % kBlockSize == 0; }
 // A change on one file whose break range does not depend on its state.
 Status StoreFs::file_change(InodeId ino, uint64_t off, uint64_t len, BreakKind kind,
                             const std::function<Status(Tx&, const BreakToken*, InodeRec&)>& fn) {
+  if (Status st = flush_cached(ino); !st) return st;
   return broken_change(
       [&](uint64_t* file, uint64_t* o, uint64_t* l, BreakKind* k) {
         *file = ino, *o = off, *l = len, *k = kind;
@@ -219,6 +220,8 @@ Status StoreFs::unshare_locked(Tx& t, const BreakToken* tok, uint64_t ino, Inode
 Status StoreFs::two_file_change(InodeId src, uint64_t s_off, uint64_t s_len, InodeId dst,
                                 uint64_t d_off, uint64_t d_len,
                                 const std::function<Status(Tx&, const BreakToken*, const BreakToken*)>& fn) {
+  if (Status st = flush_cached(src); !st) return st;
+  if (Status st = flush_cached(dst); !st) return st;
   for (int attempt = 0;; attempt++) {
     if (Status st = check_writable(); !st) return st;
     // Source blocks become shared (BREAK_WRITE), destination blocks are
@@ -341,6 +344,8 @@ Result<uint64_t> StoreFs::dedupe_range(InodeId src, uint64_t s_off, InodeId dst,
 Result<uint64_t> StoreFs::copy_range(InodeId src, uint64_t s_off, InodeId dst, uint64_t d_off,
                                      uint64_t len) {
   using R = Result<uint64_t>;
+  if (Status st = flush_cached(src); !st) return R::error(st.err());
+  if (Status st = flush_cached(dst); !st) return R::error(st.err());
   auto sa = getattr(src);
   if (!sa) return R::error(sa.err());
   auto da = getattr(dst);
@@ -390,6 +395,7 @@ Result<uint64_t> StoreFs::copy_range(InodeId src, uint64_t s_off, InodeId dst, u
 
 Result<uint64_t> StoreFs::seek(InodeId ino, uint64_t off, backend::SeekWhat what) {
   using R = Result<uint64_t>;
+  if (Status st = flush_cached(ino); !st) return R::error(st.err());
   auto rt = kv_->begin_read();
   if (!rt) return R::error(rt.err());
   auto r = get_inode(*rt.value(), ino);
@@ -428,6 +434,7 @@ Result<uint64_t> StoreFs::seek(InodeId ino, uint64_t off, backend::SeekWhat what
 
 Result<std::vector<backend::FileExtent>> StoreFs::list_extents(InodeId ino, uint64_t off, uint64_t len) {
   using R = Result<std::vector<backend::FileExtent>>;
+  if (Status st = flush_cached(ino); !st) return R::error(st.err());
   auto rt = kv_->begin_read();
   if (!rt) return R::error(rt.err());
   auto r = get_inode(*rt.value(), ino);
