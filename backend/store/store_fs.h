@@ -20,7 +20,10 @@
 //  - Durability: data lands (device flush) before the KV commit that points
 //    at it; every KV commit is synced, so every completed namespace or
 //    mapping change survives a crash; overwrites in place of already written
-//    blocks are durable after fsync(). Blocks unmapped by a change go to
+//    blocks are durable after fsync(). With the write cache on, a write
+//    that needs new blocks is kept in memory until fsync() or another
+//    trigger writes it back (store_cache.cc); reads and attributes see it
+//    at once, a crash loses it. Blocks unmapped by a change go to
 //    quarantine (in the same transaction) and become free only when the
 //    breaker releases them and no pin covers them.
 //  - Media errors: a device EIO on a read, or media_error(), records the bad
