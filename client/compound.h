@@ -229,7 +229,9 @@ class CompoundReply {
   // Parses COMPOUND4res at raw[offset..). When sent_ops is given, each
   // result must answer the op sent at its position (or be OP_ILLEGAL), and
   // results may stop early only at a failed op (RFC 8881 16.2.3). Any
-  // violation or undecodable byte gives EBADMSG.
+  // violation or undecodable byte gives EBADMSG; the attribute values
+  // inside a fattr4 (GETATTR, READDIR) are checked when the result is
+  // decoded (get/body), which then gives EBADMSG.
   static Result<CompoundReply> parse(std::vector<uint8_t> raw, size_t offset,
                                      std::span<const uint32_t> sent_ops = {});
 
@@ -271,6 +273,14 @@ class CompoundReply {
   }
   // Status for "all ops succeeded": NFS4_OK or the compound's status.
   Status ok_status() const { return status_ == nfs4::NFS4_OK ? Status() : Status::error(status_); }
+
+  // Gives up the received record's buffer (for RpcClientConnection::recycle());
+  // the reply keeps its status and tag but has no results left.
+  std::vector<uint8_t> release_buffer() {
+    results_.clear();
+    offset_ = 0;
+    return std::move(raw_);
+  }
 
  private:
   std::vector<uint8_t> raw_;

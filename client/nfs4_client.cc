@@ -75,6 +75,10 @@ OpsReply Nfs4Client::run(const CompoundBuilder& ops) {
   return OpsReply(compound(ops), v40() ? 0 : 1);
 }
 
+void Nfs4Client::recycle(OpsReply& r) {
+  if (RpcClientConnection* cn = conn(0)) cn->recycle(r.release_buffer());
+}
+
 Result<RpcReply> Nfs4Client::send_raw(std::span<const uint8_t> compound_args, size_t conn_index) {
   RpcClientConnection* cn = conn(conn_index);
   if (!cn) return Status::error(ENOTCONN);

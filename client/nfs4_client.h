@@ -84,6 +84,32 @@ struct ReadResult {
   bool eof = false;
 };
 
+// read_into(): the first `count` bytes of the caller's buffer were read.
+struct ReadIntoResult {
+  uint32_t count = 0;
+  bool eof = false;
+};
+
+// A READ's data left in the RPC record it arrived in (read_in_place()):
+// owns that record, data() views it. Reusing one ReadBuffer for successive
+// reads hands each previous record back to the connection, so a stream of
+// large READs allocates nothing and copies nothing in userspace. Move-only
+// (a move keeps data() valid); one thread at a time.
+class ReadBuffer {
+ public:
+  ReadBuffer() = default;
+  ReadBuffer(ReadBuffer&&) = default;
+  ReadBuffer& operator=(ReadBuffer&&) = default;
+  std::span<const uint8_t> data() const { return data_; }
+  bool eof() const { return eof_; }
+
+ private:
+  friend class Nfs4Client;
+  std::vector<uint8_t> record_;
+  std::span<const uint8_t> data_;
+  bool eof_ = false;
+};
+
 // A lock owner's state on one file: the open stateid it started from and,
 // after its first granted LOCK, its lock stateid (updated by lock/locku).
 struct LockOwnerState {
@@ -146,6 +172,16 @@ class Nfs4Client {
   Result<Stateid> close(const Fh& fh, const Stateid& s);
   Result<Stateid> open_downgrade(const Fh& fh, const Stateid& s, uint32_t access, uint32_t deny);
   Result<ReadResult> read(const Fh& fh, const Stateid& s, uint64_t offset, uint32_t count);
+  // READ of up to buf.size() bytes (at most 4 GiB - 1) into buf: the same
+  // bytes as read(), without allocating the result (the benchmark's path).
+  // buf past the returned count is left as it was.
+  Result<ReadIntoResult> read_into(const Fh& fh, const Stateid& s, uint64_t offset,
+                                   std::span<uint8_t> buf);
+  // READ of up to count bytes with no userspace copy of the data: *out takes
+  // the reply (see ReadBuffer; its previous record goes back to the
+  // connection first). On error *out is left empty.
+  Status read_in_place(const Fh& fh, const Stateid& s, uint64_t offset, uint32_t count,
+                       ReadBuffer* out);
   Result<WriteResult> write(const Fh& fh, const Stateid& s, uint64_t offset,
                             std::span<const uint8_t> data, uint32_t stable = nfs4::FILE_SYNC4);
   Result<Verifier> commit(const Fh& fh, uint64_t offset = 0, uint32_t count = 0);
@@ -202,6 +238,8 @@ class Nfs4Client {
   bool v40() const { return opts_.minorversion == 0; }
   // compound() with results indexed by builder position (SEQUENCE hidden).
   OpsReply run(const CompoundBuilder& ops);
+  // Hands a reply's record buffer from run() back to connection 0's reader.
+  void recycle(OpsReply& r);
   Result<OpenResult> do_open(const Fh& fh, OpenArgs& a);
   // NFSv4.0 seqids (RFC 7530 9.1.7). Callers hold v40_mu_.
   uint32_t open_seqid_locked(const std::string& owner);

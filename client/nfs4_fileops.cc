@@ -1,6 +1,9 @@
 // Nfs4Client file operations: each builds one compound (after the SEQUENCE
 // that compound() adds in 4.1) and returns the interesting result. Ops that
 // use NFSv4.0 seqids hold v40_mu_ and advance the seqids (nfs4_client_v40.cc).
+#include <algorithm>
+#include <cstring>
+#include <iterator>
 #include <mutex>
 
 #include "client/nfs4_client.h"
@@ -171,10 +174,48 @@ Result<ReadResult> Nfs4Client::read(const Fh& fh, const Stateid& s, uint64_t off
                                     uint32_t count) {
   CompoundBuilder b;
   b.putfh(fh).read(s, offset, count);
-  auto res = result_at<ReadRes>(run(b), 1);
+  OpsReply r = run(b);
+  auto res = result_at<ReadView>(r, 1);
   if (!res) return res.status();
   if (res->data.size() > count) return Status::error(EBADMSG);
-  return ReadResult{std::move(res->data), res->eof};
+  ReadResult out{std::vector<uint8_t>(res->data.begin(), res->data.end()), res->eof};
+  recycle(r);
+  return out;
+}
+
+Result<ReadIntoResult> Nfs4Client::read_into(const Fh& fh, const Stateid& s, uint64_t offset,
+                                             std::span<uint8_t> buf) {
+  uint32_t count = static_cast<uint32_t>(std::min<size_t>(buf.size(), UINT32_MAX));
+  CompoundBuilder b;
+  b.putfh(fh).read(s, offset, count);
+  OpsReply r = run(b);
+  auto res = result_at<ReadView>(r, 1);
+  if (!res) return res.status();
+  if (res->data.size() > count) return Status::error(EBADMSG);
+  if (!res->data.empty()) std::memcpy(buf.data(), res->data.data(), res->data.size());
+  ReadIntoResult out{static_cast<uint32_t>(res->data.size()), res->eof};
+  recycle(r);
+  return out;
+}
+
+Status Nfs4Client::read_in_place(const Fh& fh, const Stateid& s, uint64_t offset, uint32_t count,
+                                 ReadBuffer* out) {
+  // The previous record back first, so the reader can receive this reply
+  // into it.
+  if (RpcClientConnection* cn = conn(0); cn && out->record_.capacity() != 0) {
+    cn->recycle(std::move(out->record_));
+  }
+  *out = ReadBuffer{};
+  CompoundBuilder b;
+  b.putfh(fh).read(s, offset, count);
+  OpsReply r = run(b);
+  auto res = result_at<ReadView>(r, 1);
+  if (!res) return res.status();
+  if (res->data.size() > count) return Status::error(EBADMSG);
+  out->data_ = res->data;
+  out->eof_ = res->eof;
+  out->record_ = r.release_buffer();  // moving keeps data_ pointing into it
+  return Status::ok();
 }
 
 Result<WriteResult> Nfs4Client::write(const Fh& fh, const Stateid& s, uint64_t offset,
@@ -242,8 +283,24 @@ Result<std::string> Nfs4Client::readlink(const Fh& fh) {
   return std::move(res->link);
 }
 
-Result<std::vector<DirEntry>> Nfs4Client::readdir(const Fh& dir, const Bitmap4& attrs) {
+namespace {
+// The pages of a listing as one vector, each entry moved once (a DirEntry
+// is large: growing one vector page by page moved entries several times).
+std::vector<DirEntry> join_pages(std::vector<std::vector<DirEntry>>& pages) {
+  if (pages.size() == 1) return std::move(pages[0]);
+  size_t total = 0;
+  for (const auto& p : pages) total += p.size();
   std::vector<DirEntry> all;
+  all.reserve(total);
+  for (auto& p : pages) {
+    all.insert(all.end(), std::make_move_iterator(p.begin()), std::make_move_iterator(p.end()));
+  }
+  return all;
+}
+}  // namespace
+
+Result<std::vector<DirEntry>> Nfs4Client::readdir(const Fh& dir, const Bitmap4& attrs) {
+  std::vector<std::vector<DirEntry>> pages;
   uint64_t cookie = 0;
   Verifier verf{};
   uint32_t maxcount = kReaddirMaxcount;
@@ -257,12 +314,10 @@ Result<std::vector<DirEntry>> Nfs4Client::readdir(const Fh& dir, const Bitmap4& 
     if (!res) return res.status();
     // A page with no entries that is not the last would loop forever.
     if (res->entries.empty() && !res->eof) return Status::error(EBADMSG);
-    for (auto& e : res->entries) {
-      cookie = e.cookie;
-      all.push_back(std::move(e));
-    }
+    if (!res->entries.empty()) cookie = res->entries.back().cookie;
     verf = res->cookieverf;
-    if (res->eof) return all;
+    pages.push_back(std::move(res->entries));
+    if (res->eof) return join_pages(pages);
   }
   return Status::error(EBADMSG);
 }

@@ -1,5 +1,6 @@
 #include "client/nfs4_types.h"
 
+#include <bit>
 #include <cerrno>
 #include <cstring>
 
@@ -366,15 +367,19 @@ bool Fattr::decode(XdrDecoder& dec) {
   auto vals = dec.var_opaque(kMaxAttrVals);
   if (!dec.ok()) return false;
   XdrDecoder vd(vals);
-  for (uint32_t n = 0; n < 96; n++) {
-    if (!mask.test(n)) continue;
-    if (!decode_attr(n, vd, this)) {
-      undecoded = n;
-      break;
-    }
-    if (!vd.ok()) {
-      dec.fail();
-      return false;
+  // Values come in attribute-number order (RFC 8881 3.3.13): the set bits,
+  // lowest first.
+  for (uint32_t word = 0; word < mask.w.size(); word++) {
+    for (uint32_t bits = mask.w[word]; bits != 0; bits &= bits - 1) {
+      uint32_t n = word * 32 + static_cast<uint32_t>(std::countr_zero(bits));
+      if (!decode_attr(n, vd, this)) {
+        undecoded = n;
+        return true;
+      }
+      if (!vd.ok()) {
+        dec.fail();
+        return false;
+      }
     }
   }
   return true;

@@ -9,8 +9,9 @@ namespace {
 constexpr uint32_t kOk = NFS4_OK;
 constexpr size_t kMaxName = NFS4_OPAQUE_LIMIT;
 constexpr size_t kMaxPath = 4096;
-constexpr size_t kMaxData = 64u << 20;  // READ data; the record bounds it first
-constexpr size_t kMaxBody = 16u << 20;  // layout and device bodies
+constexpr size_t kMaxData = 64u << 20;     // READ data; the record bounds it first
+constexpr size_t kMaxBody = 16u << 20;     // layout and device bodies
+constexpr size_t kMaxAttrVals = 1u << 20;  // as Fattr::decode
 
 template <size_t N>
 void fixed(XdrDecoder& dec, std::array<uint8_t, N>* out) {
@@ -37,9 +38,44 @@ bool skip_as(XdrDecoder& dec, uint32_t status) {
   return r.decode(dec, status);
 }
 
-template <class R>
+// fattr4 { bitmap4 attrmask; opaque attr_vals<> } walked, not decoded.
+void skip_fattr4(XdrDecoder& dec) {
+  uint32_t words = dec.array_len(64);
+  for (uint32_t i = 0; i < words; i++) dec.u32();
+  dec.var_opaque(kMaxAttrVals);
+}
+
+// Walks that keep nothing, for results that are large or costly to decode
+// (CompoundReply::parse walks every result before any is asked for).
+struct GetattrSkip {
+  static constexpr uint32_t kOp = OP_GETATTR;
+  bool decode(XdrDecoder& dec, uint32_t status) {
+    if (status == kOk) skip_fattr4(dec);
+    return dec.ok();
+  }
+};
+
+struct ReaddirSkip {
+  static constexpr uint32_t kOp = OP_READDIR;
+  bool decode(XdrDecoder& dec, uint32_t status) {
+    if (status != kOk) return dec.ok();
+    dec.fixed_opaque(NFS4_VERIFIER_SIZE);
+    while (dec.ok() && dec.boolean()) {
+      dec.u64();
+      dec.string(kMaxName);
+      skip_fattr4(dec);
+    }
+    dec.boolean();
+    return dec.ok();
+  }
+};
+
+// A row decodes with R's layout; Walk (R itself by default) is how parse
+// steps over it.
+template <class R, class Walk = R>
 constexpr OpInfo row(const char* name) {
-  return OpInfo{R::kOp, name, &skip_as<R>};
+  static_assert(R::kOp == Walk::kOp);
+  return OpInfo{R::kOp, name, &skip_as<Walk>};
 }
 
 constexpr OpInfo kOpTable[] = {
@@ -49,7 +85,7 @@ constexpr OpInfo kOpTable[] = {
     row<CreateRes>("CREATE"),
     row<StatusOnlyRes<OP_DELEGPURGE>>("DELEGPURGE"),
     row<StatusOnlyRes<OP_DELEGRETURN>>("DELEGRETURN"),
-    row<GetattrRes>("GETATTR"),
+    row<GetattrRes, GetattrSkip>("GETATTR"),
     row<GetfhRes>("GETFH"),
     row<LinkRes>("LINK"),
     row<LockRes>("LOCK"),
@@ -65,8 +101,8 @@ constexpr OpInfo kOpTable[] = {
     row<PutfhRes>("PUTFH"),
     row<StatusOnlyRes<OP_PUTPUBFH>>("PUTPUBFH"),
     row<PutrootfhRes>("PUTROOTFH"),
-    row<ReadRes>("READ"),
-    row<ReaddirRes>("READDIR"),
+    row<ReadRes, ReadView>("READ"),
+    row<ReaddirRes, ReaddirSkip>("READDIR"),
     row<ReadlinkRes>("READLINK"),
     row<RemoveRes>("REMOVE"),
     row<RenameRes>("RENAME"),
@@ -296,14 +332,32 @@ bool OpenRes::decode(XdrDecoder& dec, uint32_t status) {
 }
 
 bool ReadRes::decode(XdrDecoder& dec, uint32_t status) {
+  ReadView v;
+  if (!v.decode(dec, status)) return false;
+  eof = v.eof;
+  data.assign(v.data.begin(), v.data.end());
+  return true;
+}
+
+bool ReadView::decode(XdrDecoder& dec, uint32_t status) {
   if (status != kOk) return dec.ok();
   eof = dec.boolean();
-  data = var(dec, kMaxData);
+  data = dec.var_opaque(kMaxData);
   return dec.ok();
 }
 
 bool ReaddirRes::decode(XdrDecoder& dec, uint32_t status) {
   if (status != kOk) return dec.ok();
+  // Counted first: a DirEntry is large, and growing the vector one entry at
+  // a time moves every entry several times; the walk is cheap.
+  XdrDecoder count = dec;
+  size_t n = 0;
+  for (count.fixed_opaque(NFS4_VERIFIER_SIZE); count.ok() && count.boolean(); n++) {
+    count.u64();
+    count.string(kMaxName);
+    skip_fattr4(count);
+  }
+  entries.reserve(entries.size() + n);
   fixed(dec, &cookieverf);
   // entry4 *entries: a linked list on the wire, value_follows before each.
   while (dec.ok() && dec.boolean()) {

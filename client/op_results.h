@@ -183,6 +183,16 @@ struct ReadRes {
   bool decode(XdrDecoder& dec, uint32_t status);
 };
 
+// READ's result with the data left where it arrived: `data` views the
+// decoder's input (CompoundReply::bytes()) and is valid while that lives.
+// What Nfs4Client::read_into() copies from; saves ReadRes's allocation.
+struct ReadView {
+  static constexpr uint32_t kOp = nfs4::OP_READ;
+  bool eof = false;
+  std::span<const uint8_t> data;
+  bool decode(XdrDecoder& dec, uint32_t status);
+};
+
 struct DirEntry {
   uint64_t cookie = 0;
   std::string name;
@@ -344,7 +354,10 @@ struct OffloadStatusRes {
 struct OpInfo {
   uint32_t op;
   const char* name;
-  // Reads (and discards) the result body after the status.
+  // Reads (and discards) the result body after the status. Walks the XDR
+  // without keeping anything: READ data is not copied, and the attribute
+  // values of GETATTR and READDIR entries (fattr4 attr_vals) are checked
+  // only when the result is decoded.
   bool (*skip)(XdrDecoder& dec, uint32_t status);
 };
 std::span<const OpInfo> op_table();

@@ -30,6 +30,10 @@ class OpsReply {
   }
   // OK if the transport and every op succeeded.
   Status status() const { return r_ ? r_->ok_status() : r_.status(); }
+  // The record buffer, for RpcClientConnection::recycle(); no results after.
+  std::vector<uint8_t> release_buffer() {
+    return r_ ? r_->release_buffer() : std::vector<uint8_t>{};
+  }
 
  private:
   Result<CompoundReply> r_;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -23,6 +24,7 @@ namespace {
 constexpr uint32_t kLastFragment = 0x80000000u;
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kDirectReadMin = 16 * 1024;  // fragment bytes left to read them in place
+constexpr size_t kMaxSpares = 4;              // recycled record buffers kept per connection
 
 uint32_t initial_xid() {
   std::random_device rd;
@@ -161,12 +163,45 @@ void RpcClientConnection::set_call_handler(CallHandler handler) {
 }
 
 void RpcClientConnection::fail_all_pending(int err) {
-  std::map<uint32_t, std::shared_ptr<Pending>> pending;
+  std::lock_guard<std::mutex> lk(mu_);
+  std::vector<Pending*> pending;
+  pending.swap(pending_);
+  for (Pending* p : pending) complete_locked(p, Status::error(err));
+}
+
+// Notifies under mu_: once done is seen the caller may return and destroy
+// *p, so the notify must not come after the unlock.
+void RpcClientConnection::complete_locked(Pending* p, Result<std::vector<uint8_t>> record) {
+  p->record = std::move(record);
+  p->done = true;
+  p->cv.notify_one();
+}
+
+void RpcClientConnection::erase_pending_locked(const Pending* p) {
+  auto it = std::find(pending_.begin(), pending_.end(), p);
+  if (it != pending_.end()) pending_.erase(it);
+}
+
+void RpcClientConnection::recycle(std::vector<uint8_t> buf) {
+  if (buf.capacity() <= rpc::RecordFramer::kSpareMin || buf.capacity() > opts_.max_record + 4)
+    return;
+  std::lock_guard<std::mutex> lk(spare_mu_);
+  if (spares_.size() >= kMaxSpares) return;
+  spares_.push_back(std::move(buf));
+  spare_count_.store(spares_.size(), std::memory_order_relaxed);
+}
+
+void RpcClientConnection::refill_spare(rpc::RecordFramer& framer) {
+  if (framer.has_spare() || spare_count_.load(std::memory_order_relaxed) == 0) return;
+  std::vector<uint8_t> buf;
   {
-    std::lock_guard<std::mutex> lk(mu_);
-    pending.swap(pending_);
+    std::lock_guard<std::mutex> lk(spare_mu_);
+    if (spares_.empty()) return;
+    buf = std::move(spares_.back());
+    spares_.pop_back();
+    spare_count_.store(spares_.size(), std::memory_order_relaxed);
   }
-  for (auto& [xid, p] : pending) p->promise.set_value(Result<std::vector<uint8_t>>::error(err));
+  framer.give_spare(std::move(buf));
 }
 
 Status RpcClientConnection::send_record(std::vector<uint8_t>& rec) {
@@ -185,35 +220,34 @@ Result<RpcReply> RpcClientConnection::call(uint32_t prog, uint32_t vers, uint32_
                                            const rpc::AuthSysParams* cred,
                                            std::span<const uint8_t> args,
                                            std::chrono::milliseconds timeout) {
-  auto pending = std::make_shared<Pending>();
-  auto fut = pending->promise.get_future();
-  uint32_t xid;
+  Pending pending;
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (closed_) return Status::error(ECONNRESET);
-    xid = next_xid_++;
-    pending_[xid] = pending;
+    pending.xid = next_xid_++;
+    pending_.push_back(&pending);
   }
   XdrEncoder enc;
   size_t mark = start_record(enc);
-  rpc::encode_call(enc, xid, prog, vers, proc, cred);
+  rpc::encode_call(enc, pending.xid, prog, vers, proc, cred);
   if (!args.empty()) {
     size_t at = enc.append_space(args.size());
     std::memcpy(enc.data() + at, args.data(), args.size());
   }
   finish_record(enc, mark);
   std::vector<uint8_t> rec = enc.take();
-  if (Status st = send_record(rec); !st) {
-    std::lock_guard<std::mutex> lk(mu_);
-    pending_.erase(xid);
-    return st;
+  Status sent = send_record(rec);
+  std::unique_lock<std::mutex> lk(mu_);
+  if (!sent) {
+    erase_pending_locked(&pending);
+    return sent;
   }
-  if (fut.wait_for(timeout) != std::future_status::ready) {
-    std::lock_guard<std::mutex> lk(mu_);
-    pending_.erase(xid);
+  if (!pending.cv.wait_for(lk, timeout, [&] { return pending.done; })) {
+    erase_pending_locked(&pending);
     return Status::error(ETIMEDOUT);
   }
-  Result<std::vector<uint8_t>> got = fut.get();
+  lk.unlock();
+  Result<std::vector<uint8_t>> got = std::move(pending.record);
   if (!got) return got.status();
   Result<size_t> off = parse_rpc_reply(*got);
   if (!off) return off.status();
@@ -224,6 +258,7 @@ void RpcClientConnection::reader_loop() {
   rpc::RecordFramer framer(opts_.max_record);
   std::vector<uint8_t> buf(kReadChunk);
   for (;;) {
+    refill_spare(framer);
     // The rest of a large fragment (a 1 MiB READ reply) goes straight into
     // the record instead of through buf: one copy less per byte.
     if (std::span<uint8_t> direct = framer.direct_buffer(kDirectReadMin); !direct.empty()) {
@@ -274,20 +309,16 @@ void RpcClientConnection::dispatch_record(std::vector<uint8_t> record) {
     calls_cv_.notify_one();
     return;
   }
-  std::shared_ptr<Pending> p;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    auto it = pending_.find(xid);
-    if (it != pending_.end()) {
-      p = std::move(it->second);
-      pending_.erase(it);
-    }
-  }
-  if (!p) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = std::find_if(pending_.begin(), pending_.end(),
+                         [xid](const Pending* p) { return p->xid == xid; });
+  if (it == pending_.end()) {
     PLOG_DEBUG("client: reply xid %u matches no pending call (late or bogus)", xid);
     return;
   }
-  p->promise.set_value(std::move(record));
+  Pending* p = *it;
+  pending_.erase(it);
+  complete_locked(p, std::move(record));
 }
 
 void RpcClientConnection::callback_loop() {

@@ -11,13 +11,12 @@
 // public methods are safe from any thread, except that the destructor must
 // not run on the callback thread (i.e. inside a CallHandler).
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <future>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -28,6 +27,10 @@
 #include "common/result.h"
 #include "gateway/rpc/rpc.h"
 #include "gateway/xdr/xdr.h"
+
+namespace pnfsgw::rpc {
+class RecordFramer;
+}  // namespace pnfsgw::rpc
 
 namespace pnfsgw::client {
 
@@ -77,6 +80,12 @@ class RpcClientConnection {
   Result<RpcReply> call(uint32_t prog, uint32_t vers, uint32_t proc, const rpc::AuthSysParams* cred,
                         std::span<const uint8_t> args, std::chrono::milliseconds timeout);
 
+  // Gives back a reply's record buffer (RpcReply::record, its contents no
+  // longer needed) for the reader to receive a later large record into:
+  // saves allocating, zeroing and faulting in a fresh 1 MiB per READ reply.
+  // Buffers too small to matter are freed.
+  void recycle(std::vector<uint8_t> buf);
+
   // Handler for CALL records arriving from the peer. Without one, calls are
   // answered PROG_UNAVAIL.
   void set_call_handler(CallHandler handler);
@@ -87,8 +96,14 @@ class RpcClientConnection {
   std::string peer() const { return peer_; }
 
  private:
+  // A call waiting for its reply; lives on the caller's stack, listed in
+  // pending_ from before the CALL is sent until the reply arrives, the
+  // connection fails or the caller gives up (all under mu_).
   struct Pending {
-    std::promise<Result<std::vector<uint8_t>>> promise;
+    uint32_t xid = 0;
+    bool done = false;                                                // GUARDED_BY(mu_)
+    Result<std::vector<uint8_t>> record = Status::error(ECONNRESET);  // GUARDED_BY(mu_)
+    std::condition_variable cv;
   };
 
   RpcClientConnection(int fd, RpcClientOptions opts, std::string peer);
@@ -98,6 +113,9 @@ class RpcClientConnection {
   void answer_call(const std::vector<uint8_t>& record);
   Status send_record(std::vector<uint8_t>& record_with_mark);
   void fail_all_pending(int err);
+  void complete_locked(Pending* p, Result<std::vector<uint8_t>> record);
+  void erase_pending_locked(const Pending* p);
+  void refill_spare(rpc::RecordFramer& framer);
 
   const RpcClientOptions opts_;
   const std::string peer_;
@@ -106,12 +124,16 @@ class RpcClientConnection {
   std::mutex send_mu_;  // serializes whole records onto the socket
 
   mutable std::mutex mu_;
-  uint32_t next_xid_;                                     // GUARDED_BY(mu_)
-  std::map<uint32_t, std::shared_ptr<Pending>> pending_;  // GUARDED_BY(mu_)
-  bool closed_ = false;                                   // GUARDED_BY(mu_)
-  std::deque<std::vector<uint8_t>> calls_;                // GUARDED_BY(mu_)
+  uint32_t next_xid_;                       // GUARDED_BY(mu_)
+  std::vector<Pending*> pending_;           // GUARDED_BY(mu_); few, so a vector
+  bool closed_ = false;                     // GUARDED_BY(mu_)
+  std::deque<std::vector<uint8_t>> calls_;  // GUARDED_BY(mu_)
   std::condition_variable calls_cv_;
   CallHandler handler_;  // GUARDED_BY(mu_)
+
+  std::mutex spare_mu_;
+  std::vector<std::vector<uint8_t>> spares_;  // GUARDED_BY(spare_mu_)
+  std::atomic<size_t> spare_count_{0};        // spares_.size(), read without the lock
 
   std::thread reader_;
   std::thread callback_thread_;

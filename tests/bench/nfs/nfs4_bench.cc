@@ -10,7 +10,7 @@
 //   readdir    a full READDIR listing (type, fileid) of a --dir-entries directory
 //   seqwrite   --seq-io WRITEs (UNSTABLE) over a --file-size file, client k
 //              writing the k-th of N contiguous stripes, then COMMIT
-//   seqread    --seq-io READs of the same stripes
+//   seqread    --seq-io READs of the same stripes (read_in_place: no copy)
 //   randread   4 KiB READs at random 4 KiB-aligned offsets of that file
 //   randwrite  4 KiB UNSTABLE WRITEs likewise
 //   manyfiles  --files OPEN(create)+CLOSE in directories of 1000, then
@@ -233,6 +233,7 @@ class Nfs4Bench {
     if (!open_big(&h, !write)) return false;
     const uint64_t stripe = o_.file_size / static_cast<uint64_t>(o_.clients);
     auto data = pattern(o_.seq_io, 11);
+    std::vector<client::ReadBuffer> bufs(static_cast<size_t>(o_.clients));
     const char* w = write ? "seqwrite" : "seqread";
     auto r = run_phase(label(w), o_.clients, 0, [&](int c, uint64_t n) {
       Nfs4Client& x = cl(c);
@@ -250,10 +251,12 @@ class Nfs4Bench {
         if (!wr) return report("write", wr.err()), kFailed;
         return static_cast<int64_t>(wr->count);
       }
-      auto rd = x.read(f.fh, f.sid, off, len);
-      if (!rd) return report("read", rd.err()), kFailed;
-      if (rd->data.size() != len) return report("short read", 0), kFailed;
-      return static_cast<int64_t>(rd->data.size());
+      client::ReadBuffer& rd = bufs[static_cast<size_t>(c)];
+      if (Status st = x.read_in_place(f.fh, f.sid, off, len, &rd); !st) {
+        return report("read", st.err()), kFailed;
+      }
+      if (rd.data().size() != len) return report("short read", 0), kFailed;
+      return static_cast<int64_t>(len);
     });
     close_all(h);
     return print ? finish(w, r) : r.errors == 0;
@@ -264,6 +267,7 @@ class Nfs4Bench {
     if (!open_big(&h, true)) return false;
     const uint64_t blocks = o_.file_size / o_.small_io;
     auto data = pattern(o_.small_io, 13);
+    std::vector<client::ReadBuffer> bufs(static_cast<size_t>(o_.clients));
     std::vector<std::mt19937_64> rng;
     for (int c = 0; c < o_.clients; c++) rng.emplace_back(c + 100);
     const char* w = write ? "randwrite" : "randread";
@@ -275,8 +279,9 @@ class Nfs4Bench {
         auto wr = x.write(f.fh, f.sid, off, data, nfs4::UNSTABLE4);
         return wr ? static_cast<int64_t>(wr->count) : (report("write", wr.err()), kFailed);
       }
-      auto rd = x.read(f.fh, f.sid, off, o_.small_io);
-      return rd ? static_cast<int64_t>(rd->data.size()) : (report("read", rd.err()), kFailed);
+      client::ReadBuffer& rd = bufs[static_cast<size_t>(c)];
+      Status st = x.read_in_place(f.fh, f.sid, off, o_.small_io, &rd);
+      return st ? static_cast<int64_t>(rd.data().size()) : (report("read", st.err()), kFailed);
     });
     close_all(h);
     return finish(w, r);

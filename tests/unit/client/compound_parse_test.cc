@@ -194,6 +194,98 @@ TEST(CompoundParse, ReaddirEntriesAndEof) {
   EXPECT_TRUE(rd->eof);
 }
 
+std::vector<uint8_t> read_reply(const std::vector<uint8_t>& data, bool eof) {
+  Wire w;
+  w.u32(NFS4_OK).str("").u32(3);
+  sequence_ok(w);
+  w.u32(OP_PUTFH).u32(NFS4_OK);
+  w.u32(OP_READ).u32(NFS4_OK).u32(eof ? 1 : 0).u32(static_cast<uint32_t>(data.size())).raw(data);
+  while (w.size() % 4) w.raw({0});
+  return w.bytes();
+}
+
+const std::vector<uint32_t> kSentRead{OP_SEQUENCE, OP_PUTFH, OP_READ};
+
+TEST(CompoundParse, ReadViewPointsIntoTheReplyAndMatchesReadRes) {
+  std::vector<uint8_t> data(1001);
+  for (size_t i = 0; i < data.size(); i++) data[i] = static_cast<uint8_t>(i * 7);
+  auto r = CompoundReply::parse(read_reply(data, true), 0, kSentRead);
+  ASSERT_TRUE(r) << status_name(r.err());
+  auto view = r->get<ReadView>(2);
+  auto copy = r->get<ReadRes>(2);
+  ASSERT_TRUE(view);
+  ASSERT_TRUE(copy);
+  EXPECT_TRUE(view->eof);
+  EXPECT_TRUE(copy->eof);
+  EXPECT_EQ(std::vector<uint8_t>(view->data.begin(), view->data.end()), data);
+  EXPECT_EQ(copy->data, data);
+  auto bytes = r->bytes();
+  EXPECT_GE(view->data.data(), bytes.data());
+  EXPECT_LE(view->data.data() + view->data.size(), bytes.data() + bytes.size());
+}
+
+TEST(CompoundParse, ReleasedBufferIsTheRecordAndLeavesNoResults) {
+  std::vector<uint8_t> raw = read_reply({1, 2, 3}, false);
+  const uint8_t* at = raw.data();
+  auto r = CompoundReply::parse(std::move(raw), 0, kSentRead);
+  ASSERT_TRUE(r);
+  std::vector<uint8_t> buf = r->release_buffer();
+  EXPECT_EQ(buf.data(), at);
+  EXPECT_EQ(r->size(), 0u);
+  EXPECT_EQ(r->get<ReadView>(2).err(), EBADMSG);  // the compound's status was OK
+  EXPECT_TRUE(r->bytes().empty());
+}
+
+// parse() walks a fattr4 without decoding its values; a value that does not
+// decode is an error when the result is asked for.
+TEST(CompoundParse, BadAttributeValuesFailTheResultNotTheWalk) {
+  Wire w;
+  w.u32(NFS4_OK).str("").u32(3);
+  sequence_ok(w);
+  w.u32(OP_PUTFH).u32(NFS4_OK);
+  w.u32(OP_GETATTR).u32(NFS4_OK);
+  w.u32(1).u32((1u << FATTR4_TYPE) | (1u << FATTR4_SIZE));
+  w.u32(4).u32(NF4REG);  // size missing from attr_vals
+  auto r = CompoundReply::parse(w.bytes(), 0, kSent);
+  ASSERT_TRUE(r) << status_name(r.err());
+  EXPECT_EQ(r->get<GetattrRes>(2).err(), EBADMSG);
+}
+
+TEST(CompoundParse, ManyReaddirEntriesAcrossBitmapWords) {
+  Wire w;
+  w.u32(NFS4_OK).str("").u32(3);
+  sequence_ok(w);
+  w.u32(OP_PUTFH).u32(NFS4_OK);
+  w.u32(OP_READDIR).u32(NFS4_OK).fixed({1, 1, 1, 1, 1, 1, 1, 1});
+  constexpr int kEntries = 1000;
+  for (int i = 0; i < kEntries; i++) {
+    w.u32(1).u64(100 + i).str("e" + std::to_string(i));
+    // type (word 0), mode and owner (word 1), mounted_on_fileid (word 1).
+    w.u32(2).u32(1u << FATTR4_TYPE);
+    w.u32((1u << (FATTR4_MODE - 32)) | (1u << (FATTR4_OWNER - 32)) |
+          (1u << (FATTR4_MOUNTED_ON_FILEID - 32)));
+    Wire vals;
+    vals.u32(NF4REG).u32(0600 + i % 8).str("u" + std::to_string(i)).u64(9000 + i);
+    w.u32(static_cast<uint32_t>(vals.size())).raw(vals.bytes());
+  }
+  w.u32(0).u32(0);  // no more entries, not eof
+  auto r =
+      CompoundReply::parse(w.bytes(), 0, std::vector<uint32_t>{OP_SEQUENCE, OP_PUTFH, OP_READDIR});
+  ASSERT_TRUE(r);
+  auto rd = r->get<ReaddirRes>(2);
+  ASSERT_TRUE(rd);
+  ASSERT_EQ(rd->entries.size(), static_cast<size_t>(kEntries));
+  EXPECT_FALSE(rd->eof);
+  const DirEntry& e = rd->entries[kEntries - 1];
+  EXPECT_EQ(e.cookie, 100u + kEntries - 1);
+  EXPECT_EQ(e.name, "e999");
+  EXPECT_EQ(e.attrs.type, NF4REG);
+  EXPECT_EQ(e.attrs.mode, 0600u + 999 % 8);
+  EXPECT_EQ(e.attrs.owner, "u999");
+  EXPECT_EQ(e.attrs.mounted_on_fileid, 9999u);
+  EXPECT_FALSE(e.attrs.undecoded.has_value());
+}
+
 TEST(CompoundParse, UnknownOpIsAcceptedOnlyAsTheLastResult) {
   Wire last;
   last.u32(NFS4_OK).str("").u32(2);

@@ -206,6 +206,50 @@ TEST_F(RpcClientTest, BackchannelCallWithoutHandlerIsProgUnavail) {
   EXPECT_EQ(reply, want.bytes());
 }
 
+TEST(RpcClientRecycle, AGivenBackBufferReceivesTheNextLargeReply) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  RpcClientOptions opts;
+  opts.max_record = 1 << 20;
+  auto conn = RpcClientConnection::adopt(sv[0], opts);
+  FakePeer peer(sv[1]);
+  auto call = [&] { return conn->call(100003, 4, 1, nullptr, {}, 5s); };
+
+  std::vector<uint8_t> spare(256 * 1024);
+  const uint8_t* spare_at = spare.data();
+  conn->recycle(std::move(spare));
+  // A small reply first: the reader takes the spare before its next record.
+  auto f = std::async(std::launch::async, call);
+  auto rec = peer.read_record();
+  peer.write_record(success_reply(xid_of(rec), {1}));
+  ASSERT_TRUE(f.get());
+
+  f = std::async(std::launch::async, call);
+  rec = peer.read_record();
+  std::vector<uint8_t> big = success_reply(xid_of(rec), {});
+  big.resize(big.size() + 128 * 1024, 0x5a);
+  peer.write_record(big);
+  auto r = f.get();
+  ASSERT_TRUE(r) << r.err();
+  EXPECT_EQ(r->record, big);
+  EXPECT_EQ(r->record.data(), spare_at);
+}
+
+TEST(RpcClientRecycle, SmallBuffersAreNotKept) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  auto conn = RpcClientConnection::adopt(sv[0], {});
+  FakePeer peer(sv[1]);
+  conn->recycle(std::vector<uint8_t>(100));  // below RecordFramer::kSpareMin: dropped
+  auto f =
+      std::async(std::launch::async, [&] { return conn->call(100003, 4, 1, nullptr, {}, 5s); });
+  auto rec = peer.read_record();
+  peer.write_record(success_reply(xid_of(rec), {7}));
+  auto r = f.get();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(xdr::XdrDecoder(r->results()).u32(), 7u);
+}
+
 TEST(RpcClientConnect, RefusedPortIsAnError) {
   // Bind a port, close it, then connect: nothing listens there.
   int s = ::socket(AF_INET, SOCK_STREAM, 0);
