@@ -240,6 +240,9 @@ class Nfs4Client {
   OpsReply run(const CompoundBuilder& ops);
   // Hands a reply's record buffer from run() back to connection 0's reader.
   void recycle(OpsReply& r);
+  // PUTFH + READ of at most count bytes; the data is a view into *r.
+  Result<ReadView> read_view(const Fh& fh, const Stateid& s, uint64_t offset, uint32_t count,
+                             OpsReply* r);
   Result<OpenResult> do_open(const Fh& fh, OpenArgs& a);
   // NFSv4.0 seqids (RFC 7530 9.1.7). Callers hold v40_mu_.
   uint32_t open_seqid_locked(const std::string& owner);

@@ -170,14 +170,21 @@ Result<Stateid> Nfs4Client::open_downgrade(const Fh& fh, const Stateid& s, uint3
   return res->stateid;
 }
 
-Result<ReadResult> Nfs4Client::read(const Fh& fh, const Stateid& s, uint64_t offset,
-                                    uint32_t count) {
+Result<ReadView> Nfs4Client::read_view(const Fh& fh, const Stateid& s, uint64_t offset,
+                                       uint32_t count, OpsReply* r) {
   CompoundBuilder b;
   b.putfh(fh).read(s, offset, count);
-  OpsReply r = run(b);
-  auto res = result_at<ReadView>(r, 1);
+  *r = run(b);
+  auto res = result_at<ReadView>(*r, 1);
+  if (res && res->data.size() > count) return Status::error(EBADMSG);
+  return res;
+}
+
+Result<ReadResult> Nfs4Client::read(const Fh& fh, const Stateid& s, uint64_t offset,
+                                    uint32_t count) {
+  OpsReply r;
+  auto res = read_view(fh, s, offset, count, &r);
   if (!res) return res.status();
-  if (res->data.size() > count) return Status::error(EBADMSG);
   ReadResult out{std::vector<uint8_t>(res->data.begin(), res->data.end()), res->eof};
   recycle(r);
   return out;
@@ -186,12 +193,9 @@ Result<ReadResult> Nfs4Client::read(const Fh& fh, const Stateid& s, uint64_t off
 Result<ReadIntoResult> Nfs4Client::read_into(const Fh& fh, const Stateid& s, uint64_t offset,
                                              std::span<uint8_t> buf) {
   uint32_t count = static_cast<uint32_t>(std::min<size_t>(buf.size(), UINT32_MAX));
-  CompoundBuilder b;
-  b.putfh(fh).read(s, offset, count);
-  OpsReply r = run(b);
-  auto res = result_at<ReadView>(r, 1);
+  OpsReply r;
+  auto res = read_view(fh, s, offset, count, &r);
   if (!res) return res.status();
-  if (res->data.size() > count) return Status::error(EBADMSG);
   if (!res->data.empty()) std::memcpy(buf.data(), res->data.data(), res->data.size());
   ReadIntoResult out{static_cast<uint32_t>(res->data.size()), res->eof};
   recycle(r);
@@ -206,12 +210,9 @@ Status Nfs4Client::read_in_place(const Fh& fh, const Stateid& s, uint64_t offset
     cn->recycle(std::move(out->record_));
   }
   *out = ReadBuffer{};
-  CompoundBuilder b;
-  b.putfh(fh).read(s, offset, count);
-  OpsReply r = run(b);
-  auto res = result_at<ReadView>(r, 1);
+  OpsReply r;
+  auto res = read_view(fh, s, offset, count, &r);
   if (!res) return res.status();
-  if (res->data.size() > count) return Status::error(EBADMSG);
   out->data_ = res->data;
   out->eof_ = res->eof;
   out->record_ = r.release_buffer();  // moving keeps data_ pointing into it

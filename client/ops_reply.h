@@ -1,6 +1,7 @@
 // Internal to the client library: a compound's reply indexed by builder
 // position, whether or not the session put a SEQUENCE in front.
 #pragma once
+#include <cerrno>
 #include <optional>
 
 #include "client/compound.h"
@@ -10,6 +11,7 @@ namespace pnfsgw::client {
 class OpsReply {
  public:
   OpsReply(Result<CompoundReply> r, size_t base) : r_(std::move(r)), base_(base) {}
+  OpsReply() : r_(Status::error(ENOTCONN)), base_(0) {}  // no reply yet
 
   // Builder op i decoded as R if it ran and succeeded (see CompoundReply::get).
   template <class R>

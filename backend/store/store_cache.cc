@@ -45,7 +45,7 @@ bool StoreFs::is_cached(InodeId ino) const {
 std::optional<Result<size_t>> StoreFs::write_cached(InodeId ino, uint64_t off, std::span<const uint8_t> data) {
   WriteCache* c = cache_.get();
   if (!c || data.size() > c->limit / 4 || read_only()) return std::nullopt;
-  {  // Regular files only; the full path answers for the rest.
+  if (!is_cached(ino)) {  // regular files only; the full path answers for the rest
     auto rt = kv_->begin_read();
     if (!rt) return std::nullopt;
     auto r = get_inode(*rt.value(), ino);

@@ -1,6 +1,7 @@
-// A StoreFs on a FaultDevice with its metadata in a temp dir, a breaker that
-// records every break, and helpers to write and read files as strings. Every
-// test ends with fsck (check()) finding nothing.
+// A StoreFs on a FaultDevice (or, with StoreFsTest<Dev>, another device) with
+// its metadata in a temp dir, a breaker that records every break, and
+// helpers to write and read files as strings. Every test ends with fsck
+// (check()) finding nothing.
 #pragma once
 #include <gtest/gtest.h>
 
@@ -66,12 +67,18 @@ class RecordingBreaker final : public ExtentBreaker {
   std::vector<BreakRecord> breaks;
 };
 
-class StoreTest : public ::testing::Test {
+// A StoreFs on a device of type Dev (made by make_device()), metadata in a
+// temp dir, and helpers to write and read files as strings.
+template <class Dev>
+class StoreFsTest : public ::testing::Test {
  protected:
   static constexpr uint64_t kDevSize = 64ull << 20;
 
+  virtual std::unique_ptr<Dev> make_device() = 0;
+
   void SetUp() override {
-    dev_ = std::make_unique<backend::device::FaultDevice>(kDevSize);
+    dev_ = make_device();
+    ASSERT_TRUE(dev_);
     opt_.meta_dir = dir_.path() + "/meta";
     opt_.meta_map_size = 256ull << 20;
 #ifdef PNFSGW_STORE_TEST_WRITE_CACHE
@@ -128,9 +135,17 @@ class StoreTest : public ::testing::Test {
 
   ::pnfsgw::test::TempDir dir_{"pnfsgw-store"};
   StoreOptions opt_;
-  std::unique_ptr<backend::device::FaultDevice> dev_;
+  std::unique_ptr<Dev> dev_;
   RecordingBreaker breaker_;
   std::unique_ptr<StoreFs> fs_;
+};
+
+// The usual one: a FaultDevice (crashes, media errors).
+class StoreTest : public StoreFsTest<backend::device::FaultDevice> {
+ protected:
+  std::unique_ptr<backend::device::FaultDevice> make_device() override {
+    return std::make_unique<backend::device::FaultDevice>(kDevSize);
+  }
 };
 
 }  // namespace pnfsgw::store::test

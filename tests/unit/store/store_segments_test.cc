@@ -15,46 +15,16 @@ namespace {
 using backend::SegmentedRead;
 
 // A StoreFs on a FileDevice (a temp file): read_segments needs a descriptor.
-class SegmentsTest : public ::testing::Test {
+class SegmentsTest : public StoreFsTest<backend::device::FileDevice> {
  protected:
-  static constexpr uint64_t kDevSize = 64ull << 20;
   static constexpr uint64_t kB = 4096;
 
-  void SetUp() override {
+  std::unique_ptr<backend::device::FileDevice> make_device() override {
     auto d = backend::device::open_file_device(dir_.path() + "/dev", kDevSize);
-    ASSERT_TRUE(d) << strerror(d.err());
-    dev_ = std::move(d).value();
-    opt_.meta_dir = dir_.path() + "/meta";
-    opt_.meta_map_size = 256ull << 20;
-    ASSERT_TRUE(StoreFs::format(*dev_, opt_));
-    auto f = StoreFs::open(dev_.get(), &breaker_, opt_);
-    ASSERT_TRUE(f) << strerror(f.err());
-    fs_ = std::move(f).value();
+    EXPECT_TRUE(d) << strerror(d.err());
+    return d ? std::move(d).value() : nullptr;
   }
-  void TearDown() override {
-    if (!fs_) return;
-    auto problems = fs_->check();
-    ASSERT_TRUE(problems);
-    for (const auto& p : problems.value()) ADD_FAILURE() << "fsck: " << p.what;
-  }
-  InodeId mkfile(const std::string& name) {
-    bool created;
-    auto a = fs_->create(kRootIno, name, 0644, {}, backend::CreateMode::kExclusive, &created);
-    EXPECT_TRUE(a) << strerror(a.err());
-    return a ? a.value().ino : 0;
-  }
-  void put(InodeId ino, uint64_t off, const std::string& s) {
-    auto w = fs_->write(ino, off, std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
-    ASSERT_TRUE(w) << strerror(w.err());
-  }
-  std::string get(InodeId ino, uint64_t off, size_t len) {
-    std::string out(len, '\0');
-    bool eof;
-    auto r = fs_->read(ino, off, std::span(reinterpret_cast<uint8_t*>(out.data()), len), &eof);
-    EXPECT_TRUE(r) << strerror(r.err());
-    out.resize(r ? r.value() : 0);
-    return out;
-  }
+
   // The bytes the segments stand for, read as sendfile would.
   static std::string bytes_of(const SegmentedRead& s) {
     std::string out;
@@ -70,17 +40,6 @@ class SegmentsTest : public ::testing::Test {
     }
     return out;
   }
-  static std::string pattern(size_t n, char seed) {
-    std::string s(n, '\0');
-    for (size_t i = 0; i < n; i++) s[i] = static_cast<char>(seed + (i * 7 + i / 4096) % 23);
-    return s;
-  }
-
-  ::pnfsgw::test::TempDir dir_{"pnfsgw-segments"};
-  StoreOptions opt_;
-  std::unique_ptr<backend::device::FileDevice> dev_;
-  RecordingBreaker breaker_;
-  std::unique_ptr<StoreFs> fs_;
 };
 
 TEST_F(SegmentsTest, WrittenDataIsOneSegmentOnTheDeviceFd) {
