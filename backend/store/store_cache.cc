@@ -53,34 +53,28 @@ std::optional<Result<size_t>> StoreFs::write_cached(InodeId ino, uint64_t off, s
   }
   const uint64_t need = (data.size() + kBlockSize - 1) / kBlockSize + 2;
   for (int attempt = 0; attempt < 4; attempt++) {
-    std::shared_ptr<CachedFile> f;
-    {
-      std::unique_lock lk(c->mu);
-      if (c->reserved + need + kSpareBlocks > free_blocks_.load()) return std::nullopt;
-      if (c->bytes + data.size() > c->limit) {
-        lk.unlock();
-        make_room(data.size());
-        continue;
-      }
-      std::shared_ptr<CachedFile>& slot = c->files[ino];
-      if (!slot) {
-        slot = std::make_shared<CachedFile>();
-        slot->since = std::chrono::steady_clock::now();
-        c->count.fetch_add(1, std::memory_order_release);
-      }
-      f = slot;
+    std::unique_lock lk(c->mu);
+    if (c->reserved + need + kSpareBlocks > free_blocks_.load()) return std::nullopt;
+    if (c->bytes + data.size() > c->limit) {
+      lk.unlock();
+      make_room(data.size());
+      continue;
     }
-    std::lock_guard fl(f->mu);  // waits for a write-back of this file
-    std::lock_guard lk(c->mu);
-    if (f->gone) continue;  // written back or freed meanwhile: a new entry
-    const uint64_t bytes_before = f->ranges.bytes();
-    f->ranges.write(off, data);
-    c->bytes += f->ranges.bytes() - bytes_before;
-    const uint64_t reserve = reserve_for(f->ranges);
-    c->reserved += reserve - f->reserved;
-    f->reserved = reserve;
-    f->mtime = now();
-    f->bumps++;
+    std::shared_ptr<CachedFile>& slot = c->files[ino];
+    if (!slot) {
+      slot = std::make_shared<CachedFile>();
+      c->count.fetch_add(1, std::memory_order_release);
+    }
+    CachedFile& f = *slot;
+    if (f.ranges.empty()) f.since = std::chrono::steady_clock::now();
+    const uint64_t bytes_before = f.ranges.bytes();
+    f.ranges.write(off, data);
+    c->bytes += f.ranges.bytes() - bytes_before;
+    const uint64_t reserve = reserve_for(f.ranges) + reserve_for(f.flushing);
+    c->reserved += reserve - f.reserved;
+    f.reserved = reserve;
+    f.mtime = now();
+    f.bumps++;
     if (c->bytes > c->limit / 2) c->wb_cv.notify_one();
     return Result<size_t>(data.size());
   }
@@ -96,16 +90,21 @@ Status StoreFs::flush_cached(InodeId ino) {
     if (it == cache_->files.end()) return Status::ok();
     f = it->second;
   }
-  std::lock_guard fl(f->mu);
+  std::lock_guard fl(f->flush_mu);  // waits for a write-back under way
   {
     std::lock_guard lk(cache_->mu);
-    if (f->gone) return Status::ok();  // another caller wrote it back
+    if (f->gone) return Status::ok();  // that write-back took everything
+    if (f->ranges.empty()) return Status::ok();
+    // What is cached now goes back; later writes stay in ranges.
+    f->flushing = std::move(f->ranges);
+    f->ranges = DirtyRanges();
+    f->flush_bumps = f->bumps;
   }
   return flush_file(ino, *f);
 }
 
 Status StoreFs::flush_file(InodeId ino, CachedFile& f) {
-  const DirtyRanges::Pieces& pieces = f.ranges.pieces();
+  const DirtyRanges::Pieces& pieces = f.flushing.pieces();
   // Runs of pieces: pieces that share a block are joined, with the file's
   // own bytes between them, so no two runs touch one block (write_locked
   // would otherwise move a block it mapped earlier in the same change).
@@ -115,6 +114,7 @@ Status StoreFs::flush_file(InodeId ino, CachedFile& f) {
     std::vector<uint8_t> joined;
   };
   std::vector<Run> runs;
+  Status st;
   for (const auto& [off, bytes] : pieces) {
     if (!runs.empty()) {
       Run& last = runs.back();
@@ -126,7 +126,10 @@ Status StoreFs::flush_file(InodeId ino, CachedFile& f) {
         if (off > last_end) {
           bool eof;
           auto r = read_store(ino, last_end, std::span(last.joined).subspan(at, off - last_end), &eof);
-          if (!r) return r.status();
+          if (!r) {
+            st = r.status();
+            break;
+          }
         }
         last.joined.insert(last.joined.end(), bytes.begin(), bytes.end());
         last.data = last.joined;
@@ -135,37 +138,71 @@ Status StoreFs::flush_file(InodeId ino, CachedFile& f) {
     }
     runs.push_back({off, bytes, {}});
   }
-  const uint64_t lo = runs.front().off, hi = f.ranges.end();
-  Status st = broken_change(
-      [&](uint64_t* file, uint64_t* boff, uint64_t* blen, BreakKind* kind) {
-        return plan_write(ino, lo, hi, file, boff, blen, kind);
-      },
-      [&](Tx& t, const BreakToken* tok) {
-        auto r = get_inode(t.w, ino);
-        if (!r) return r.status();
-        InodeRec& rec = r.value();
-        if (rec.type != backend::FileType::kRegular) return Status::error(EINVAL);
-        const uint64_t change0 = rec.change;
-        const backend::Timespec m0 = rec.mtime, c0 = rec.ctime;
-        for (const Run& run : runs)
-          if (Status s = write_locked(t, tok, ino, rec, run.off, run.data); !s) return s;
-        // What getattr() showed while the bytes were cached: their times,
-        // and a change attribute that does not go back.
-        rec.mtime = later(f.mtime, m0) ? f.mtime : m0;
-        rec.ctime = later(f.mtime, c0) ? f.mtime : c0;
-        rec.change = std::max(rec.change, change0 + f.bumps);
-        return put_inode(t, ino, rec);
-      });
-  if (!st && st.err() != ESTALE) return st;  // kept: a later fsync retries
-  // Written back, or the inode is gone: the bytes leave the cache.
+  if (st) {
+    const uint64_t lo = runs.front().off, hi = f.flushing.end();
+    st = broken_change(
+        [&](uint64_t* file, uint64_t* boff, uint64_t* blen, BreakKind* kind) {
+          return plan_write(ino, lo, hi, file, boff, blen, kind);
+        },
+        [&](Tx& t, const BreakToken* tok) {
+          auto r = get_inode(t.w, ino);
+          if (!r) return r.status();
+          InodeRec& rec = r.value();
+          if (rec.type != backend::FileType::kRegular) return Status::error(EINVAL);
+          const uint64_t change0 = rec.change;
+          const backend::Timespec m0 = rec.mtime, c0 = rec.ctime;
+          for (const Run& run : runs)
+            if (Status s = write_locked(t, tok, ino, rec, run.off, run.data); !s) return s;
+          // What getattr() showed while the bytes were cached: their times,
+          // and a change attribute that does not go back.
+          backend::Timespec mtime;
+          {
+            std::lock_guard lk(cache_->mu);
+            mtime = f.mtime;
+          }
+          rec.mtime = later(mtime, m0) ? mtime : m0;
+          rec.ctime = later(mtime, c0) ? mtime : c0;
+          rec.change = std::max(rec.change, change0 + f.flush_bumps);
+          if (Status s = put_inode(t, ino, rec); !s) return s;
+          // This transaction holds the KV's one writer, so no snapshot
+          // reaches this value before it commits.
+          std::lock_guard lk(cache_->mu);
+          f.commit_change = rec.change;
+          return Status::ok();
+        });
+  }
   std::lock_guard lk(cache_->mu);
-  if (!f.gone) {
+  if (f.gone) return st;  // the inode was freed: forget_cached took it all
+  const uint64_t bytes_before = f.ranges.bytes() + f.flushing.bytes();
+  if (!st && st.err() != ESTALE) {
+    // Kept, under the newer bytes: a later fsync retries.
+    DirtyRanges merged = std::move(f.flushing);
+    for (const auto& [off, bytes] : f.ranges.pieces()) merged.write(off, bytes);
+    f.ranges = std::move(merged);
+    f.flushing = DirtyRanges();
+  } else {
+    // Written back (or the inode is gone): those bytes leave the cache.
+    if (st) {
+      std::vector<WriteCache::Committed>& r = cache_->recent[ino];
+      if (r.size() == 4) r.erase(r.begin());
+      r.push_back({f.commit_change, f.flush_bumps, std::chrono::steady_clock::now()});
+      cache_->recent_count.store(cache_->recent.size(), std::memory_order_release);
+    }
+    f.flushing = DirtyRanges();
+    f.bumps -= f.flush_bumps;
+    if (st) cache_->writebacks++;
+    if (!st) f.ranges = DirtyRanges();  // ESTALE: later writes to it are void too
+  }
+  f.flush_bumps = 0;
+  f.commit_change = ~uint64_t{0};
+  cache_->bytes = cache_->bytes - bytes_before + f.ranges.bytes();
+  const uint64_t reserve = reserve_for(f.ranges);
+  cache_->reserved = cache_->reserved - f.reserved + reserve;
+  f.reserved = reserve;
+  if (f.ranges.empty()) {
     f.gone = true;
     cache_->files.erase(ino);
     cache_->count.fetch_sub(1, std::memory_order_release);
-    cache_->bytes -= f.ranges.bytes();
-    cache_->reserved -= f.reserved;
-    if (st) cache_->writebacks++;
   }
   return st;
 }
@@ -185,29 +222,48 @@ Status StoreFs::flush_all_cached() {
 
 void StoreFs::forget_cached(InodeId ino) {
   if (!cache_ || cache_->count.load(std::memory_order_acquire) == 0) return;
-  // Not f->mu: a write-back of this file may be queued behind the batch
+  // Not flush_mu: a write-back of this file may be queued behind the batch
   // that freed it; it finds the inode gone (ESTALE) and the entry gone.
   std::lock_guard lk(cache_->mu);
   auto it = cache_->files.find(ino);
   if (it == cache_->files.end()) return;
   CachedFile& f = *it->second;
   f.gone = true;
-  cache_->bytes -= f.ranges.bytes();
+  cache_->bytes -= f.ranges.bytes() + f.flushing.bytes();
   cache_->reserved -= f.reserved;
   cache_->files.erase(it);
   cache_->count.fetch_sub(1, std::memory_order_release);
 }
 
 void StoreFs::fold_cached(InodeId ino, backend::Attr& a) const {
-  if (!cache_ || cache_->count.load(std::memory_order_acquire) == 0) return;
+  if (!cache_) return;
+  if (cache_->count.load(std::memory_order_acquire) == 0 &&
+      cache_->recent_count.load(std::memory_order_acquire) == 0)
+    return;
+  // a is from a snapshot taken before this lock; its change attribute
+  // (without the boot's high bits) tells which write-backs it has.
+  const uint64_t snap_change = a.change & ((uint64_t{1} << 40) - 1);
   std::lock_guard lk(cache_->mu);
+  if (auto r = cache_->recent.find(ino); r != cache_->recent.end())
+    for (const WriteCache::Committed& c : r->second)
+      if (snap_change < c.change) a.change += c.bumps;  // from before that commit
   auto it = cache_->files.find(ino);
   if (it == cache_->files.end()) return;
   const CachedFile& f = *it->second;
-  a.size = std::max(a.size, f.ranges.end());
+  a.size = std::max({a.size, f.ranges.end(), f.flushing.end()});
   if (later(f.mtime, a.mtime)) a.mtime = f.mtime;
   if (later(f.mtime, a.ctime)) a.ctime = f.mtime;
-  a.change += f.bumps;
+  a.change += snap_change >= f.commit_change ? f.bumps - f.flush_bumps : f.bumps;
+}
+
+void StoreFs::forget_committed(std::chrono::steady_clock::time_point before) {
+  std::lock_guard lk(cache_->mu);
+  for (auto it = cache_->recent.begin(); it != cache_->recent.end();) {
+    std::vector<WriteCache::Committed>& v = it->second;
+    std::erase_if(v, [&](const WriteCache::Committed& c) { return c.when < before; });
+    it = v.empty() ? cache_->recent.erase(it) : std::next(it);
+  }
+  cache_->recent_count.store(cache_->recent.size(), std::memory_order_release);
 }
 
 Result<size_t> StoreFs::read(InodeId ino, uint64_t offset, std::span<uint8_t> buf, bool* eof) {
@@ -221,14 +277,16 @@ Result<size_t> StoreFs::read(InodeId ino, uint64_t offset, std::span<uint8_t> bu
     std::lock_guard lk(cache_->mu);
     auto it = cache_->files.find(ino);
     if (it != cache_->files.end()) {
-      const DirtyRanges& r = it->second->ranges;
-      cached_end = r.end();
       const uint64_t end = offset + buf.size();
-      auto p = r.pieces().upper_bound(offset);
-      if (p != r.pieces().begin()) --p;
-      for (; p != r.pieces().end() && p->first < end; ++p) {
-        uint64_t s = std::max(offset, p->first), e = std::min(end, p->first + p->second.size());
-        if (e > s) snap.write(s, std::span(p->second).subspan(s - p->first, e - s));
+      // The bytes being written back first, then the newer ones over them.
+      for (const DirtyRanges* r : {&it->second->flushing, &it->second->ranges}) {
+        cached_end = std::max(cached_end, r->end());
+        auto p = r->pieces().upper_bound(offset);
+        if (p != r->pieces().begin()) --p;
+        for (; p != r->pieces().end() && p->first < end; ++p) {
+          uint64_t s = std::max(offset, p->first), e = std::min(end, p->first + p->second.size());
+          if (e > s) snap.write(s, std::span(p->second).subspan(s - p->first, e - s));
+        }
       }
     }
   }
@@ -300,6 +358,7 @@ void StoreFs::writeback_loop() {
       for (const auto& [ino, f] : c.files)
         if (pressed || f->since <= cutoff) due.push_back({f->since, ino});
     }
+    forget_committed(std::chrono::steady_clock::now() - std::chrono::seconds(1));
     std::sort(due.begin(), due.end());
     for (const auto& [since, ino] : due) {
       Status st = flush_cached(ino);

@@ -12,17 +12,26 @@
 
 namespace pnfsgw::store {
 
-// One file's cached writes. Lock order: mu, then WriteCache::mu.
-//  - ranges change under both locks (a writer adding bytes); readers copy
-//    them under WriteCache::mu, a write-back reads them under mu alone.
+// One file's cached writes. Lock order: flush_mu, then WriteCache::mu.
+//  - ranges: the newest bytes; writers add to them under WriteCache::mu.
+//  - flushing: the bytes a write-back is putting in the store. It takes them
+//    out of ranges under WriteCache::mu and writes them with flush_mu alone,
+//    so writers go on filling ranges meanwhile; readers copy both (flushing
+//    first: ranges are newer) under WriteCache::mu.
 //  - gone: set under WriteCache::mu once the entry left the map (written
-//    back or its inode freed); a writer that finds it set takes a new one.
+//    back or its inode freed); a write-back that finds it set has nothing to do.
 struct StoreFs::CachedFile {
-  std::mutex mu;
+  std::mutex flush_mu;  // one write-back of the file at a time
   DirtyRanges ranges;
+  DirtyRanges flushing;
   backend::Timespec mtime;  // of the last cached write
-  uint64_t bumps = 0;       // cached writes: the change attribute goes up by this
-  std::chrono::steady_clock::time_point since;  // first cached write
+  uint64_t bumps = 0;       // cached writes not yet in the store's change attribute
+  uint64_t flush_bumps = 0;  // of which flushing carries
+  // The change attribute the write-back's commit gives the inode (~0 until
+  // it is known): a snapshot whose change is at least this already counts
+  // flush_bumps, so getattr() does not add them twice.
+  uint64_t commit_change = ~uint64_t{0};
+  std::chrono::steady_clock::time_point since;  // first write into ranges
   uint64_t reserved = 0;    // blocks counted in WriteCache::reserved for it
   bool gone = false;
 };
@@ -36,6 +45,19 @@ struct StoreFs::WriteCache {
   uint64_t bytes = 0;     // GUARDED_BY(mu): cached bytes of every file
   uint64_t reserved = 0;  // GUARDED_BY(mu): blocks their write-back may take (upper bound)
   std::atomic<size_t> count{0};  // files.size(), read without mu
+
+  // Recent write-backs, per inode: a getattr() whose snapshot was taken
+  // before one committed but which folds after its entry changed (or left
+  // the map) adds the bumps back, so the change attribute never goes back.
+  // Kept for a second (a snapshot is read in microseconds), at most 4 per
+  // inode; the write-back thread drops older ones.
+  struct Committed {
+    uint64_t change;  // the inode's change attribute after that commit
+    uint64_t bumps;   // cached writes it carried
+    std::chrono::steady_clock::time_point when;
+  };
+  std::unordered_map<uint64_t, std::vector<Committed>> recent;  // GUARDED_BY(mu)
+  std::atomic<size_t> recent_count{0};  // recent.size(), read without mu
   std::atomic<uint64_t> writebacks{0};
 
   // The write-back thread: age and pressure.

@@ -34,6 +34,7 @@
 //  - atime is not updated by reads (noatime).
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -257,12 +258,13 @@ class StoreFs final : public backend::Filesystem {
   // change of a file's mapping, size or times other than write() calls it
   // first, so cached bytes are always the latest of their file.
   Status flush_cached(backend::InodeId ino);
-  Status flush_file(backend::InodeId ino, CachedFile& f);  // f.mu held
+  Status flush_file(backend::InodeId ino, CachedFile& f);  // f.flush_mu held, f.flushing set
   Status flush_all_cached();
   // Frees the cached bytes of an inode that is gone (after its commit).
   void forget_cached(backend::InodeId ino);
   // The size, times and change attribute of the cached writes.
   void fold_cached(backend::InodeId ino, backend::Attr& a) const;
+  void forget_committed(std::chrono::steady_clock::time_point before);
   // read() on the store alone (read() adds the cached bytes).
   Result<size_t> read_store(backend::InodeId ino, uint64_t offset, std::span<uint8_t> buf, bool* eof);
   // Flushes the oldest cached files until `need` more bytes fit.

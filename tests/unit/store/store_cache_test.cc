@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -310,6 +312,133 @@ TEST_F(SmallWriteCacheTest, ConcurrentWritersReadersAndFsyncsAgree) {
   EXPECT_EQ(bad_reads.load(), 0);
   for (int w = 0; w < kWriters; w++)
     EXPECT_EQ(get(f, w * kSlice, kSlice), std::string(kSlice, static_cast<char>('a' + w + 8))) << "slice " << w;
+}
+
+// A device whose flush() can be held: a write-back then stays under way
+// until the test lets it go.
+class GatedDevice final : public backend::device::Device {
+ public:
+  explicit GatedDevice(uint64_t size) : inner_(size) {}
+  uint64_t size() const override { return inner_.size(); }
+  Status read(uint64_t off, std::span<uint8_t> buf) override { return inner_.read(off, buf); }
+  Status write(uint64_t off, std::span<const uint8_t> buf) override { return inner_.write(off, buf); }
+  Status flush() override {
+    wait_open();
+    return inner_.flush();
+  }
+  Status flush_range(uint64_t off, uint64_t len) override {
+    wait_open();
+    return inner_.flush_range(off, len);
+  }
+  void hold() {
+    std::lock_guard lk(mu_);
+    open_ = false;
+  }
+  void release() {
+    std::lock_guard lk(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  // Waits (up to 10 s) until a flush is waiting at the gate.
+  bool wait_for_waiter() {
+    std::unique_lock lk(mu_);
+    return cv_.wait_for(lk, std::chrono::seconds(10), [&] { return waiting_ > 0; });
+  }
+
+ private:
+  void wait_open() {
+    std::unique_lock lk(mu_);
+    waiting_++;
+    cv_.notify_all();
+    cv_.wait(lk, [&] { return open_; });
+    waiting_--;
+  }
+  backend::device::FaultDevice inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = true;
+  int waiting_ = 0;
+};
+
+class GatedWriteCacheTest : public StoreFsTest<GatedDevice> {
+ protected:
+  std::unique_ptr<GatedDevice> make_device() override { return std::make_unique<GatedDevice>(kDevSize); }
+  void SetUp() override {
+    opt_.write_cache_bytes = 8ull << 20;
+    opt_.write_cache_age_ms = 3600 * 1000;
+    StoreFsTest<GatedDevice>::SetUp();
+  }
+};
+
+TEST_F(GatedWriteCacheTest, AWriteBackUnderWayDoesNotHoldUpWritersOrReaders) {
+  InodeId f = mkfile("w");
+  const std::string first = pattern(1 << 20, 'a');
+  put(f, 0, first);
+  const uint64_t change_cached = fs_->getattr(f).value().change;
+
+  dev_->hold();
+  std::atomic<bool> synced{false};
+  std::thread syncer([&] {
+    EXPECT_TRUE(fs_->fsync(f, false));
+    synced = true;
+  });
+  ASSERT_TRUE(dev_->wait_for_waiter()) << "the write-back never reached the device flush";
+
+  // The write-back of `first` waits at the device; the file takes more
+  // writes, and reads see both, all without waiting for it.
+  const std::string second = pattern(8192, 'q');
+  put(f, 1 << 20, second);
+  put(f, 4096, "over");  // over bytes being written back: the newer wins
+  EXPECT_FALSE(synced.load());
+  std::string want = first + second;
+  want.replace(4096, 4, "over");
+  EXPECT_EQ(size(f), want.size());
+  EXPECT_EQ(all(f), want);
+  const uint64_t change_during = fs_->getattr(f).value().change;
+  EXPECT_GT(change_during, change_cached);
+
+  dev_->release();
+  syncer.join();
+  EXPECT_TRUE(synced.load());
+  EXPECT_EQ(fs_->cached_bytes(), second.size() + 4) << "the later writes stay cached";
+  EXPECT_EQ(all(f), want);
+  EXPECT_GE(fs_->getattr(f).value().change, change_during);
+  ASSERT_TRUE(fs_->fsync(f, false));
+  EXPECT_EQ(fs_->cached_bytes(), 0u);
+  reopen();
+  EXPECT_EQ(all(f), want);
+}
+
+TEST_F(SmallWriteCacheTest, TheChangeAttributeNeverGoesBackAcrossWriteBacks) {
+  InodeId f = mkfile("ch");
+  std::atomic<bool> stop{false};
+  std::atomic<int> backwards{0};
+  std::thread watcher([&] {
+    uint64_t last = 0;
+    while (!stop) {
+      auto a = fs_->getattr(f);
+      if (!a) continue;
+      if (a.value().change < last) backwards++;
+      last = std::max(last, a.value().change);
+    }
+  });
+  std::thread syncer([&] {
+    while (!stop) {
+      EXPECT_TRUE(fs_->fsync(f, false));
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  uint64_t before = fs_->getattr(f).value().change;
+  for (int i = 0; i < 2000; i++) {
+    put(f, static_cast<uint64_t>(i) * 4096, "x");
+    const uint64_t after = fs_->getattr(f).value().change;
+    EXPECT_GT(after, before) << "write " << i << " did not move the change attribute";
+    before = after;
+  }
+  stop = true;
+  watcher.join();
+  syncer.join();
+  EXPECT_EQ(backwards.load(), 0);
 }
 
 }  // namespace
