@@ -5,6 +5,8 @@
 // rpc_context (one TCP connection) on its own thread, one call at a time.
 //
 // Workloads, as in nfs4_bench but one RPC per step:
+//   null       the NULL procedure: one round trip through the server's RPC
+//              layer, nothing else (the floor under every other workload)
 //   getattr    GETATTR of one file
 //   lookup     LOOKUP of a random name among --lookup-names
 //   create     CREATE (UNCHECKED) ; WRITE 4 KiB UNSTABLE ; REMOVE
@@ -41,7 +43,7 @@ extern "C" {
 namespace pnfsgw::bench {
 namespace {
 
-const std::vector<std::string> kWorkloads = {"getattr",  "lookup",  "create",   "readdir",
+const std::vector<std::string> kWorkloads = {"null", "getattr",  "lookup",  "create",   "readdir",
                                              "seqwrite", "seqread", "randread", "randwrite"};
 
 using Fh3 = std::vector<char>;
@@ -137,6 +139,12 @@ bool nfs_ok(nfsstat3 st, const char* what) {
 class Nfs3Conn {
  public:
   bool connect(const Options& o) { return rpc_.connect(o.host, o.port, NFS_PROGRAM, NFS_V3); }
+
+  bool null() {
+    return rpc_.call(
+        "NULL", [&](rpc_cb cb, void* p) { return rpc_nfs3_null_async(rpc_.get(), cb, p); },
+        [](void*) { return true; });
+  }
 
   bool getattr(const Fh3& fh, uint64_t* size = nullptr) {
     GETATTR3args a{as_nfs_fh3(fh)};
@@ -342,6 +350,7 @@ class Nfs3Bench {
 
   bool run() {
     const std::string& w = o_.workload;
+    if (w == "null") return null();
     if (w == "getattr") return getattr();
     if (w == "lookup") return lookup();
     if (w == "create") return create();
@@ -383,6 +392,12 @@ class Nfs3Bench {
     });
     if (r.errors) return std::nullopt;
     return d;
+  }
+
+  bool null() {
+    auto r = run_phase(label("null"), o_.clients, o_.duration,
+                       [&](int c, uint64_t) { return cn(c).null() ? int64_t{0} : kFailed; });
+    return finish("null", r);
   }
 
   bool getattr() {

@@ -4,6 +4,7 @@
 // own thread, issuing one compound at a time.
 //
 // Workloads (one op is what the latency figures time):
+//   null       a COMPOUND of SEQUENCE alone: the round-trip floor
 //   getattr    PUTFH + GETATTR (the client's default 11 attributes) of one file
 //   lookup     PUTFH + LOOKUP + GETFH of a random name among --lookup-names
 //   create     OPEN(create) ; WRITE 4 KiB UNSTABLE ; CLOSE ; REMOVE (4 compounds)
@@ -34,7 +35,7 @@ using client::Nfs4Client;
 using client::OpenOptions;
 using client::Stateid;
 
-const std::vector<std::string> kWorkloads = {"getattr",  "lookup",    "create",
+const std::vector<std::string> kWorkloads = {"null", "getattr",  "lookup",    "create",
                                              "readdir",  "seqwrite",  "seqread",
                                              "randread", "randwrite", "manyfiles"};
 
@@ -81,6 +82,7 @@ class Nfs4Bench {
 
   bool run() {
     const std::string& w = o_.workload;
+    if (w == "null") return null();
     if (w == "getattr") return getattr();
     if (w == "lookup") return lookup();
     if (w == "create") return create();
@@ -134,6 +136,17 @@ class Nfs4Bench {
     });
     if (r.errors) return std::nullopt;
     return d;
+  }
+
+  // A COMPOUND of SEQUENCE alone: the least an NFSv4.1 call can be (the
+  // NULL procedure bypasses the session), the floor under the others.
+  bool null() {
+    const client::CompoundBuilder none;
+    auto r = run_phase(label("null"), o_.clients, o_.duration, [&](int c, uint64_t) {
+      auto a = cl(c).compound(none);
+      return a ? int64_t{0} : (report("SEQUENCE", a.err()), kFailed);
+    });
+    return finish("null", r);
   }
 
   bool getattr() {

@@ -4,12 +4,18 @@
 // share of --bytes in --chunk writes; the receiver reads into a buffer and
 // touches nothing else. Prints a RESULT line like the NFS load generators
 // (proto=tcp workload=stream), aggregate MB/s over the wall time.
+//
+// --pingpong SECONDS instead measures the loopback round trip: one client
+// thread sends a 128-byte request, one server thread reads it and sends a
+// 128-byte reply, one at a time (proto=tcp workload=pingpong, round trips/s
+// and p50/p99). No NFS server can answer one client faster than this.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -30,12 +36,60 @@ bool full_write(int fd, const char* p, size_t n) {
   return true;
 }
 
+bool full_read(int fd, char* p, size_t n) {
+  while (n > 0) {
+    ssize_t r = ::recv(fd, p, n, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r, n -= static_cast<size_t>(r);
+  }
+  return true;
+}
+
+int pingpong(int cfd, int sfd, double seconds) {
+  constexpr size_t kMsg = 128;
+  std::thread server([sfd] {
+    char buf[kMsg];
+    while (full_read(sfd, buf, kMsg) && full_write(sfd, buf, kMsg)) {
+    }
+  });
+  char buf[kMsg] = {};
+  std::vector<double> us;
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto end = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(seconds));
+  bool ok = true;
+  for (auto t = t0; t < end;) {
+    if (!full_write(cfd, buf, kMsg) || !full_read(cfd, buf, kMsg)) {
+      ok = false;
+      break;
+    }
+    auto t2 = std::chrono::steady_clock::now();
+    us.push_back(std::chrono::duration<double, std::micro>(t2 - t).count());
+    t = t2;
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  shutdown(cfd, SHUT_WR);
+  server.join();
+  if (!ok || us.empty()) {
+    fprintf(stderr, "tcp_ceiling: ping-pong failed\n");
+    return 1;
+  }
+  std::sort(us.begin(), us.end());
+  printf(
+      "RESULT proto=tcp workload=pingpong clients=1 ops=%zu seconds=%.3f ops_s=%.1f mb_s=0 "
+      "p50_us=%.1f p99_us=%.1f errors=0\n",
+      us.size(), secs, static_cast<double>(us.size()) / secs, us[us.size() / 2], us[us.size() * 99 / 100]);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int streams = 1;
   double bytes = 1 << 30;
   size_t chunk = 1 << 20;
+  double pingpong_secs = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--streams")
@@ -44,10 +98,16 @@ int main(int argc, char** argv) {
       bytes = atof(argv[i + 1]);
     else if (a == "--chunk")
       chunk = static_cast<size_t>(atol(argv[i + 1]));
+    else if (a == "--pingpong")
+      pingpong_secs = atof(argv[i + 1]);
     else {
-      fprintf(stderr, "usage: tcp_ceiling [--streams N] [--bytes B] [--chunk B]\n");
+      fprintf(stderr, "usage: tcp_ceiling [--streams N] [--bytes B] [--chunk B] | --pingpong SECONDS\n");
       return 2;
     }
+  }
+  if (streams < 1 || bytes < 1 || chunk < 1) {
+    fprintf(stderr, "tcp_ceiling: --streams, --bytes and --chunk must be positive\n");
+    return 2;
   }
   int lfd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -72,6 +132,11 @@ int main(int argc, char** argv) {
     setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     cfds.push_back(c);
     sfds.push_back(accept(lfd, nullptr, nullptr));
+  }
+  if (pingpong_secs > 0) {
+    int one = 1;
+    setsockopt(sfds[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return pingpong(cfds[0], sfds[0], pingpong_secs);
   }
   auto t0 = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;

@@ -327,6 +327,43 @@ TEST(RpcServer, StopFinishesInflightHandlersThenRunReturns) {
   EXPECT_EQ(h.server().connection_count(), 0u);
 }
 
+// With busy polling the event loops poll instead of sleeping right after
+// work: calls one at a time and pipelined are answered, quick calls still
+// run on the loop, and stop() still ends run() with a handler in flight.
+TEST(RpcServer, BusyPollingLoopsAnswerEveryCallAndStillStop) {
+  net::ServerOptions o = ServerHarness::small_options();
+  o.busy_poll = std::chrono::microseconds(200);
+  ServerHarness h(o);
+  TestRpcClient c(h.port());
+  for (int i = 0; i < 200; ++i) {
+    auto payload = bytes_of("one-" + std::to_string(i));
+    auto r = c.call(kEchoProg, 1, kEcho, echo_args(payload));
+    ASSERT_TRUE(r) << "call " << i;
+    EXPECT_EQ(decode_echo(*r), payload);
+  }
+  std::map<uint32_t, std::vector<uint8_t>> sent;
+  for (int i = 0; i < 100; ++i) {
+    auto payload = bytes_of("piped-" + std::to_string(i));
+    sent[c.send_call(kEchoProg, 1, kEcho, echo_args(payload))] = payload;
+  }
+  for (int i = 0; i < 100; ++i) {
+    auto r = c.read_reply();
+    ASSERT_TRUE(r) << "reply " << i;
+    auto it = sent.find(r->hdr.xid);
+    ASSERT_NE(it, sent.end());
+    EXPECT_EQ(decode_echo(*r), it->second);
+    sent.erase(it);
+  }
+  // Idle long past the polling window, then a call is still answered.
+  std::this_thread::sleep_for(20ms);
+  EXPECT_TRUE(c.call(kEchoProg, 1, 0));
+  c.send_call(kEchoProg, 1, kBlock, u32_args(100));
+  for (int i = 0; i < 200 && h.echo().max_running() == 0; ++i) std::this_thread::sleep_for(2ms);
+  h.stop();
+  EXPECT_EQ(h.echo().blocks_done(), 1);
+  EXPECT_TRUE(c.wait_for_close());
+}
+
 TEST(RpcServer, StopIsIdempotentAndWorksBeforeRun) {
   EchoProgram echo;
   net::ServerOptions o;
