@@ -206,6 +206,19 @@ CompoundBuilder& CompoundBuilder::write(const Stateid& s, uint64_t offset, uint3
   return *this;
 }
 
+CompoundBuilder& CompoundBuilder::write_borrowed(const Stateid& s, uint64_t offset, uint32_t stable,
+                                                 std::span<const uint8_t> data) {
+  if (data.empty() || !borrowed_.empty()) return write(s, offset, stable, data);
+  XdrEncoder& e = op(OP_WRITE);
+  s.encode(e);
+  e.u64(offset);
+  e.u32(stable);
+  e.u32(static_cast<uint32_t>(data.size()));  // opaque data<>: its length here, bytes at send
+  borrowed_ = data;
+  borrowed_at_ = e.size();
+  return *this;
+}
+
 CompoundBuilder& CompoundBuilder::commit(uint64_t offset, uint32_t count) {
   XdrEncoder& e = op(OP_COMMIT);
   e.u64(offset);
@@ -263,25 +276,44 @@ CompoundBuilder& CompoundBuilder::raw_op(uint32_t opnum, std::span<const uint8_t
   return *this;
 }
 
+size_t CompoundParts::size() const {
+  size_t n = 0;
+  for (std::span<const uint8_t> p : spans()) n += p.size();
+  return n;
+}
+
+void CompoundBuilder::encode_parts(uint32_t minorversion, const SequenceArgs* seq,
+                                   CompoundParts* out) const {
+  static constexpr uint8_t kZeros[4] = {};
+  XdrEncoder& h = out->head;
+  h.string(tag_);
+  h.u32(minorversion);
+  h.u32(static_cast<uint32_t>(ops_.size() + (seq ? 1 : 0)));
+  if (seq) encode_sequence_op(h, *seq);
+  out->count = 0;
+  auto add = [out](std::span<const uint8_t> p) {
+    if (!p.empty()) out->pieces[out->count++] = p;
+  };
+  add(std::span<const uint8_t>(h.data(), h.size()));
+  std::span<const uint8_t> ops(args_.buffer());
+  if (borrowed_.empty()) {
+    add(ops);
+    return;
+  }
+  add(ops.first(borrowed_at_));
+  add(borrowed_);
+  add(std::span<const uint8_t>(kZeros, xdr::pad4(borrowed_.size()) - borrowed_.size()));
+  add(ops.subspan(borrowed_at_));
+}
+
 std::vector<uint8_t> CompoundBuilder::encode_as(uint32_t minorversion,
                                                 const SequenceArgs* seq) const {
-  XdrEncoder e;
-  e.string(tag_);
-  e.u32(minorversion);
-  e.u32(static_cast<uint32_t>(ops_.size() + (seq ? 1 : 0)));
-  if (seq) {
-    CompoundBuilder prefix;
-    prefix.sequence(*seq);
-    const auto& p = prefix.args_.buffer();
-    size_t at = e.append_space(p.size());
-    std::memcpy(e.data() + at, p.data(), p.size());
-  }
-  const auto& a = args_.buffer();
-  if (!a.empty()) {
-    size_t at = e.append_space(a.size());
-    std::memcpy(e.data() + at, a.data(), a.size());
-  }
-  return e.take();
+  CompoundParts parts;
+  encode_parts(minorversion, seq, &parts);
+  std::vector<uint8_t> out;
+  out.reserve(parts.size());
+  for (std::span<const uint8_t> p : parts.spans()) out.insert(out.end(), p.begin(), p.end());
+  return out;
 }
 
 std::vector<uint8_t> CompoundBuilder::encode() const { return encode_as(minorversion_, nullptr); }
@@ -299,6 +331,7 @@ Result<CompoundReply> CompoundReply::parse(std::vector<uint8_t> raw, size_t offs
   r.status_ = dec.u32();
   r.tag_ = std::string(dec.string(kMaxTag));
   uint32_t n = dec.array_len(kMaxResults, 8);
+  r.results_.reserve(std::min<uint32_t>(n, 16));
   for (uint32_t i = 0; i < n && dec.ok(); i++) {
     OpResult res;
     res.op = dec.u32();

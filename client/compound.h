@@ -3,12 +3,15 @@
 // CompoundBuilder encodes a sequence of operations, one method per op,
 // each appending nfs_argop4 (opcode + args). encode() produces
 // COMPOUND4args; encode_with_sequence() puts a SEQUENCE in front, which is
-// how Nfs4Client sends every session compound.
+// how Nfs4Client sends every session compound. encode_parts() gives the
+// same bytes as pieces to send without joining them, so a borrowed WRITE's
+// data is never copied.
 //
 // CompoundReply parses COMPOUND4res, walking every result through the op
 // table in op_results.h, and hands out typed results by index. Not thread-
 // safe; each is one request's worth of state.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -100,10 +103,30 @@ struct CopyArgs {
   std::vector<std::string> source_servers;
 };
 
+// nfs_argop4 for SEQUENCE (opcode and arguments), as sequence() appends it.
+void encode_sequence_op(XdrEncoder& e, const SequenceArgs& a);
+
+// COMPOUND4args in pieces to send back to back (CompoundBuilder::
+// encode_parts, RpcClientConnection::call_gather): head holds the compound
+// header and any SEQUENCE, the other pieces view the builder's encoded ops
+// and a borrowed WRITE's data. Valid while the builder is unchanged and the
+// CompoundParts is not moved. One request's worth of state.
+struct CompoundParts {
+  static constexpr size_t kMaxPieces = 5;  // head, ops, WRITE data, padding, ops after it
+  XdrEncoder head;
+  std::array<std::span<const uint8_t>, kMaxPieces> pieces{};
+  size_t count = 0;
+
+  std::span<const std::span<const uint8_t>> spans() const { return {pieces.data(), count}; }
+  size_t size() const;
+};
+
 class CompoundBuilder {
  public:
   explicit CompoundBuilder(std::string tag = "", uint32_t minorversion = 1)
-      : tag_(std::move(tag)), minorversion_(minorversion) {}
+      : tag_(std::move(tag)), minorversion_(minorversion) {
+    ops_.reserve(4);  // most compounds have a few ops: one allocation
+  }
 
   // Session and client id (RFC 8881 18.33-18.51).
   CompoundBuilder& sequence(const SequenceArgs& a);
@@ -158,6 +181,12 @@ class CompoundBuilder {
   CompoundBuilder& read(const Stateid& s, uint64_t offset, uint32_t count);
   CompoundBuilder& write(const Stateid& s, uint64_t offset, uint32_t stable,
                          std::span<const uint8_t> data);
+  // WRITE whose data is not copied into the builder: encode_parts() hands
+  // out a view of it, so the caller's bytes go to the socket as they are.
+  // data must stay valid and unchanged until the builder's last encode or
+  // send. One per builder; a second (or empty data) is copied as write().
+  CompoundBuilder& write_borrowed(const Stateid& s, uint64_t offset, uint32_t stable,
+                                  std::span<const uint8_t> data);
   CompoundBuilder& commit(uint64_t offset, uint32_t count);
   CompoundBuilder& lock(uint32_t locktype, bool reclaim, uint64_t offset, uint64_t length,
                         const LockerArgs& locker);
@@ -206,6 +235,9 @@ class CompoundBuilder {
   std::vector<uint8_t> encode_with_sequence(const SequenceArgs& seq) const;
   // COMPOUND4args for another minor version, with an optional SEQUENCE.
   std::vector<uint8_t> encode_as(uint32_t minorversion, const SequenceArgs* seq) const;
+  // The same bytes as encode_as(), in pieces (see CompoundParts); *out
+  // should be fresh.
+  void encode_parts(uint32_t minorversion, const SequenceArgs* seq, CompoundParts* out) const;
 
  private:
   XdrEncoder& op(uint32_t opnum);
@@ -214,6 +246,10 @@ class CompoundBuilder {
   uint32_t minorversion_;
   XdrEncoder args_;            // the encoded nfs_argop4 entries
   std::vector<uint32_t> ops_;  // opcodes, in order
+  // write_borrowed(): its data, which belongs at args_ offset borrowed_at_
+  // (followed by its XDR padding); empty if none.
+  std::span<const uint8_t> borrowed_;
+  size_t borrowed_at_ = 0;
 };
 
 // One op result inside a CompoundReply.

@@ -20,13 +20,18 @@ void encode_authsys(XdrEncoder& enc, const rpc::AuthSysParams& p) {
 }
 }  // namespace
 
-CompoundBuilder& CompoundBuilder::sequence(const SequenceArgs& a) {
-  XdrEncoder& e = op(OP_SEQUENCE);
+void encode_sequence_op(XdrEncoder& e, const SequenceArgs& a) {
+  e.u32(OP_SEQUENCE);
   e.fixed_opaque(a.sessionid.data(), a.sessionid.size());
   e.u32(a.sequenceid);
   e.u32(a.slotid);
   e.u32(a.highest_slotid);
   e.boolean(a.cachethis);
+}
+
+CompoundBuilder& CompoundBuilder::sequence(const SequenceArgs& a) {
+  ops_.push_back(OP_SEQUENCE);
+  encode_sequence_op(args_, a);
   return *this;
 }
 

@@ -2,6 +2,8 @@
 // 18.46, 18.50-18.51). File operations are in nfs4_fileops.cc.
 #include "client/nfs4_client.h"
 
+#include <algorithm>
+#include <array>
 #include <random>
 
 #include "client/ops_reply.h"
@@ -15,6 +17,29 @@ constexpr uint32_t kBackChannelMaxMsg = 16 * 1024;
 constexpr uint32_t kBackChannelMaxOps = 8;
 
 bool outcome_unknown(int err) { return err == ETIMEDOUT || err == ECONNRESET || err == EBADMSG; }
+
+// SEQUENCE and then a builder's ops: what a session compound sends, for
+// checking its reply. Short compounds (every file op) need no allocation.
+class SentOps {
+ public:
+  explicit SentOps(std::span<const uint32_t> ops) : count_(ops.size() + 1) {
+    uint32_t* p = inline_.data();
+    if (count_ > inline_.size()) {
+      many_.resize(count_);
+      p = many_.data();
+    }
+    p[0] = OP_SEQUENCE;
+    std::copy(ops.begin(), ops.end(), p + 1);
+  }
+  std::span<const uint32_t> ops() const {
+    return {many_.empty() ? inline_.data() : many_.data(), count_};
+  }
+
+ private:
+  std::array<uint32_t, 8> inline_{};
+  std::vector<uint32_t> many_;
+  size_t count_;
+};
 }  // namespace
 
 Nfs4Client::Nfs4Client(Nfs4ClientOptions opts) : opts_(std::move(opts)), cb_(opts_.cb_program) {
@@ -57,18 +82,21 @@ Status Nfs4Client::mount(const std::string& host, uint16_t port) {
   return reclaim_complete();
 }
 
-Result<CompoundReply> Nfs4Client::call_compound(size_t conn_index, std::span<const uint8_t> args,
+Result<CompoundReply> Nfs4Client::call_compound(RpcClientConnection* cn, const CompoundParts& args,
                                                 std::span<const uint32_t> sent_ops) {
-  RpcClientConnection* cn = conn(conn_index);
-  if (!cn) return Status::error(ENOTCONN);
-  auto reply = cn->call(kNfsProgram, kNfsVersion, kProcCompound, cred(), args, opts_.timeout);
+  auto reply =
+      cn->call_gather(kNfsProgram, kNfsVersion, kProcCompound, cred(), args.spans(), opts_.timeout);
   if (!reply) return reply.status();
   size_t off = reply->results_offset;
   return CompoundReply::parse(std::move(reply->record), off, sent_ops);
 }
 
 Result<CompoundReply> Nfs4Client::send_compound(const CompoundBuilder& c, size_t conn_index) {
-  return call_compound(conn_index, c.encode(), c.ops());
+  RpcClientConnection* cn = conn(conn_index);
+  if (!cn) return Status::error(ENOTCONN);
+  CompoundParts args;
+  c.encode_parts(c.minorversion(), nullptr, &args);
+  return call_compound(cn, args, c.ops());
 }
 
 OpsReply Nfs4Client::run(const CompoundBuilder& ops) {
@@ -216,22 +244,21 @@ Result<CompoundReply> Nfs4Client::compound_on(size_t conn_index, const CompoundB
 }
 
 Result<CompoundReply> Nfs4Client::send_with_slot(size_t conn_index, const CompoundBuilder& ops) {
-  if (v40()) return call_compound(conn_index, ops.encode_as(0, nullptr), ops.ops());
   RpcClientConnection* cn = conn(conn_index);
   if (!cn) return Status::error(ENOTCONN);
+  CompoundParts args;
+  if (v40()) {
+    ops.encode_parts(0, nullptr, &args);
+    return call_compound(cn, args, ops.ops());
+  }
   if (!has_session_ || !slots_) return Status::error(ENOTCONN);
   auto slot = slots_->acquire(opts_.timeout);
   if (!slot) return slot.status();
 
   SequenceArgs seq{sessionid_, slot->sequenceid, slot->slotid, slot->highest_slotid, false};
-  std::vector<uint8_t> args = ops.encode_as(opts_.minorversion, &seq);
-  std::vector<uint32_t> sent{OP_SEQUENCE};
-  sent.insert(sent.end(), ops.ops().begin(), ops.ops().end());
-
-  auto reply = cn->call(kNfsProgram, kNfsVersion, kProcCompound, cred(), args, opts_.timeout);
-  Result<CompoundReply> r =
-      reply ? CompoundReply::parse(std::move(reply->record), reply->results_offset, sent)
-            : Result<CompoundReply>(reply.status());
+  ops.encode_parts(opts_.minorversion, &seq, &args);
+  SentOps sent(ops.ops());
+  Result<CompoundReply> r = call_compound(cn, args, sent.ops());
   if (!r) {
     // Did the server run it? Unknown: leave the slot alone from now on.
     if (outcome_unknown(r.err())) {

@@ -182,6 +182,7 @@ class Nfs4Client {
   // connection first). On error *out is left empty.
   Status read_in_place(const Fh& fh, const Stateid& s, uint64_t offset, uint32_t count,
                        ReadBuffer* out);
+  // WRITE of data, sent from the caller's memory (no userspace copy).
   Result<WriteResult> write(const Fh& fh, const Stateid& s, uint64_t offset,
                             std::span<const uint8_t> data, uint32_t stable = nfs4::FILE_SYNC4);
   Result<Verifier> commit(const Fh& fh, uint64_t offset = 0, uint32_t count = 0);
@@ -233,7 +234,7 @@ class Nfs4Client {
  private:
   RpcClientConnection* conn(size_t i);
   Result<CompoundReply> send_with_slot(size_t conn, const CompoundBuilder& ops);
-  Result<CompoundReply> call_compound(size_t conn, std::span<const uint8_t> args,
+  Result<CompoundReply> call_compound(RpcClientConnection* cn, const CompoundParts& args,
                                       std::span<const uint32_t> sent_ops);
   bool v40() const { return opts_.minorversion == 0; }
   // compound() with results indexed by builder position (SEQUENCE hidden).

@@ -222,7 +222,7 @@ Status Nfs4Client::read_in_place(const Fh& fh, const Stateid& s, uint64_t offset
 Result<WriteResult> Nfs4Client::write(const Fh& fh, const Stateid& s, uint64_t offset,
                                       std::span<const uint8_t> data, uint32_t stable) {
   CompoundBuilder b;
-  b.putfh(fh).write(s, offset, stable, data);
+  b.putfh(fh).write_borrowed(s, offset, stable, data);  // sent from data, not copied
   auto res = result_at<WriteRes>(run(b), 1);
   if (!res) return res.status();
   if (res->count > data.size()) return Status::error(EBADMSG);

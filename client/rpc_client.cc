@@ -6,10 +6,13 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <random>
 
@@ -25,6 +28,10 @@ constexpr uint32_t kLastFragment = 0x80000000u;
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kDirectReadMin = 16 * 1024;  // fragment bytes left to read them in place
 constexpr size_t kMaxSpares = 4;              // recycled record buffers kept per connection
+constexpr size_t kMaxInlineIov = 8;           // gather pieces sent without allocating
+// Arguments that leave room for the CALL header (at most ~1.5 KiB with a
+// full AUTH_SYS credential) in one 31-bit record fragment (RFC 5531 11).
+constexpr size_t kMaxCallArgs = 0x7fffffffu - 4096;
 
 uint32_t initial_xid() {
   std::random_device rd;
@@ -204,14 +211,39 @@ void RpcClientConnection::refill_spare(rpc::RecordFramer& framer) {
   framer.give_spare(std::move(buf));
 }
 
-Status RpcClientConnection::send_record(std::vector<uint8_t>& rec) {
-  std::lock_guard<std::mutex> lk(send_mu_);
-  size_t off = 0;
-  while (off < rec.size()) {
-    ssize_t n = ::send(fd_, rec.data() + off, rec.size() - off, MSG_NOSIGNAL);
+Status RpcClientConnection::send_locked(std::span<const uint8_t> head,
+                                        std::span<const std::span<const uint8_t>> rest) {
+  std::array<iovec, kMaxInlineIov> inline_iov;
+  std::vector<iovec> many;
+  iovec* iov = inline_iov.data();
+  if (rest.size() + 1 > inline_iov.size()) {
+    many.resize(rest.size() + 1);
+    iov = many.data();
+  }
+  size_t count = 0;
+  auto add = [&](std::span<const uint8_t> p) {
+    if (!p.empty()) iov[count++] = iovec{const_cast<uint8_t*>(p.data()), p.size()};
+  };
+  add(head);
+  for (std::span<const uint8_t> p : rest) add(p);
+  size_t first = 0;
+  while (first < count) {
+    msghdr msg{};
+    msg.msg_iov = iov + first;
+    msg.msg_iovlen = std::min<size_t>(count - first, IOV_MAX);
+    ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return Status::error(ECONNRESET);
-    off += static_cast<size_t>(n);
+    // Step past what went out; a partly sent piece continues where it stopped.
+    for (size_t left = static_cast<size_t>(n); left > 0;) {
+      if (left >= iov[first].iov_len) {
+        left -= iov[first++].iov_len;
+      } else {
+        iov[first].iov_base = static_cast<uint8_t*>(iov[first].iov_base) + left;
+        iov[first].iov_len -= left;
+        left = 0;
+      }
+    }
   }
   return Status::ok();
 }
@@ -220,6 +252,17 @@ Result<RpcReply> RpcClientConnection::call(uint32_t prog, uint32_t vers, uint32_
                                            const rpc::AuthSysParams* cred,
                                            std::span<const uint8_t> args,
                                            std::chrono::milliseconds timeout) {
+  std::span<const uint8_t> one[1] = {args};
+  return call_gather(prog, vers, proc, cred, one, timeout);
+}
+
+Result<RpcReply> RpcClientConnection::call_gather(uint32_t prog, uint32_t vers, uint32_t proc,
+                                                  const rpc::AuthSysParams* cred,
+                                                  std::span<const std::span<const uint8_t>> args,
+                                                  std::chrono::milliseconds timeout) {
+  size_t args_size = 0;
+  for (std::span<const uint8_t> p : args) args_size += p.size();
+  if (args_size > kMaxCallArgs) return Status::error(EMSGSIZE);
   Pending pending;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -227,16 +270,18 @@ Result<RpcReply> RpcClientConnection::call(uint32_t prog, uint32_t vers, uint32_
     pending.xid = next_xid_++;
     pending_.push_back(&pending);
   }
-  XdrEncoder enc;
-  size_t mark = start_record(enc);
-  rpc::encode_call(enc, pending.xid, prog, vers, proc, cred);
-  if (!args.empty()) {
-    size_t at = enc.append_space(args.size());
-    std::memcpy(enc.data() + at, args.data(), args.size());
+  Status sent;
+  {
+    // The header goes into call_head_'s memory (no allocation per call),
+    // the arguments straight from the caller's.
+    std::lock_guard<std::mutex> lk(send_mu_);
+    call_head_.truncate(0);
+    size_t mark = start_record(call_head_);
+    rpc::encode_call(call_head_, pending.xid, prog, vers, proc, cred);
+    call_head_.patch_u32(
+        mark, kLastFragment | static_cast<uint32_t>(call_head_.size() - mark - 4 + args_size));
+    sent = send_locked(std::span<const uint8_t>(call_head_.data(), call_head_.size()), args);
   }
-  finish_record(enc, mark);
-  std::vector<uint8_t> rec = enc.take();
-  Status sent = send_record(rec);
   std::unique_lock<std::mutex> lk(mu_);
   if (!sent) {
     erase_pending_locked(&pending);
@@ -373,8 +418,9 @@ void RpcClientConnection::answer_call(const std::vector<uint8_t>& record) {
       return;
   }
   finish_record(enc, mark);
-  std::vector<uint8_t> rec = enc.take();
-  if (!send_record(rec)) PLOG_DEBUG("client: backchannel reply to %s not sent", peer_.c_str());
+  std::lock_guard<std::mutex> lk(send_mu_);
+  if (!send_locked(std::span<const uint8_t>(enc.data(), enc.size()), {}))
+    PLOG_DEBUG("client: backchannel reply to %s not sent", peer_.c_str());
 }
 
 }  // namespace pnfsgw::client

@@ -79,6 +79,15 @@ class RpcClientConnection {
   // (connection closed before the reply), plus those of parse_rpc_reply.
   Result<RpcReply> call(uint32_t prog, uint32_t vers, uint32_t proc, const rpc::AuthSysParams* cred,
                         std::span<const uint8_t> args, std::chrono::milliseconds timeout);
+  // call() with the arguments in pieces sent back to back (one sendmsg), so
+  // large data (a WRITE's) goes from the caller's memory to the socket
+  // without a userspace copy. The pieces must be XDR-aligned together, i.e.
+  // their concatenation is the encoded arguments. EMSGSIZE if they exceed
+  // one record fragment.
+  Result<RpcReply> call_gather(uint32_t prog, uint32_t vers, uint32_t proc,
+                               const rpc::AuthSysParams* cred,
+                               std::span<const std::span<const uint8_t>> args,
+                               std::chrono::milliseconds timeout);
 
   // Gives back a reply's record buffer (RpcReply::record, its contents no
   // longer needed) for the reader to receive a later large record into:
@@ -111,7 +120,9 @@ class RpcClientConnection {
   void callback_loop();
   void dispatch_record(std::vector<uint8_t> record);
   void answer_call(const std::vector<uint8_t>& record);
-  Status send_record(std::vector<uint8_t>& record_with_mark);
+  // Sends head (starting with the record mark) and then rest, in one
+  // sendmsg when the socket takes it all. Caller holds send_mu_.
+  Status send_locked(std::span<const uint8_t> head, std::span<const std::span<const uint8_t>> rest);
   void fail_all_pending(int err);
   void complete_locked(Pending* p, Result<std::vector<uint8_t>> record);
   void erase_pending_locked(const Pending* p);
@@ -121,7 +132,8 @@ class RpcClientConnection {
   const std::string peer_;
   int fd_;  // -1 once closed; guarded by send_mu_ for writes
 
-  std::mutex send_mu_;  // serializes whole records onto the socket
+  std::mutex send_mu_;         // serializes whole records onto the socket
+  xdr::XdrEncoder call_head_;  // GUARDED_BY(send_mu_): record mark + CALL header, reused
 
   mutable std::mutex mu_;
   uint32_t next_xid_;                       // GUARDED_BY(mu_)

@@ -119,6 +119,37 @@ TEST(CompoundEncode, WriteDataIsPaddedToFourBytes) {
   EXPECT_EQ(b.encode(), w.bytes());
 }
 
+// The borrowed WRITE's data goes out as its own piece, between the ops
+// before it and its padding plus the ops after it; joined, the pieces are
+// the bytes write() encodes.
+TEST(CompoundEncode, BorrowedWriteDataIsAPieceOfItsOwnAndJoinsToTheCopiedEncoding) {
+  for (size_t n : {size_t{1}, size_t{2}, size_t{3}, size_t{4}, size_t{5}, size_t{4097}}) {
+    std::vector<uint8_t> data(n);
+    for (size_t i = 0; i < n; i++) data[i] = static_cast<uint8_t>(i * 7 + 1);
+    Fh fh;
+    fh.data = {1, 2, 3, 4, 5, 6, 7, 8};
+    SequenceArgs seq;
+    seq.sequenceid = 9;
+    CompoundBuilder copied("t", 1), borrowed("t", 1);
+    copied.putfh(fh).write(Stateid{}, 4096, UNSTABLE4, data).getattr(Bitmap4{FATTR4_SIZE});
+    borrowed.putfh(fh)
+        .write_borrowed(Stateid{}, 4096, UNSTABLE4, data)
+        .getattr(Bitmap4{FATTR4_SIZE});
+    EXPECT_EQ(borrowed.encode(), copied.encode()) << n;
+    EXPECT_EQ(borrowed.encode_with_sequence(seq), copied.encode_with_sequence(seq)) << n;
+
+    CompoundParts parts;
+    borrowed.encode_parts(1, &seq, &parts);
+    bool data_is_a_view = false;
+    for (std::span<const uint8_t> p : parts.spans()) {
+      EXPECT_FALSE(p.empty());
+      data_is_a_view |= p.data() == data.data() && p.size() == n;
+    }
+    EXPECT_TRUE(data_is_a_view) << n << ": the data was copied";
+    EXPECT_EQ(parts.size(), copied.encode_with_sequence(seq).size()) << n;
+  }
+}
+
 TEST(CompoundEncode, CreateSessionWithAuthSysCallbackCredentials) {
   rpc::AuthSysParams sys;
   sys.stamp = 3;

@@ -125,6 +125,32 @@ TEST_F(RpcClientTest, CallHeaderCarriesProgramVersionProcedureAndArgs) {
   EXPECT_TRUE(f.get());
 }
 
+// More pieces than fit the inline iovec array, empty ones among them, and
+// more bytes than the socket buffer holds (so sendmsg stops part way
+// through a piece): the record carries them joined, in order.
+TEST_F(RpcClientTest, GatheredArgumentPiecesArriveAsOneRecordInOrder) {
+  std::vector<std::vector<uint8_t>> bufs;
+  for (size_t i = 0; i < 12; i++) {
+    size_t n = i == 5 ? 0 : (i == 7 ? 300 * 1024 : 4 * (i + 1));
+    std::vector<uint8_t> b(n);
+    for (size_t j = 0; j < n; j++) b[j] = static_cast<uint8_t>(i * 31 + j);
+    bufs.push_back(std::move(b));
+  }
+  std::vector<std::span<const uint8_t>> pieces(bufs.begin(), bufs.end());
+  std::vector<uint8_t> joined;
+  for (const auto& b : bufs) joined.insert(joined.end(), b.begin(), b.end());
+  auto f = std::async(std::launch::async,
+                      [&] { return conn_->call_gather(100003, 4, 1, nullptr, pieces, 5s); });
+  auto rec = peer_->read_record();
+  xdr::XdrDecoder d(rec.data(), rec.size());
+  rpc::CallHeader hdr;
+  ASSERT_EQ(rpc::parse_call(d, &hdr), rpc::ParseResult::kCall);
+  size_t at = static_cast<size_t>(d.position() - rec.data());
+  EXPECT_TRUE(std::vector<uint8_t>(rec.begin() + at, rec.end()) == joined);
+  peer_->write_record(success_reply(hdr.xid, {}));
+  EXPECT_TRUE(f.get());
+}
+
 TEST_F(RpcClientTest, TimeoutThenLateReplyIsIgnoredAndTheConnectionStillWorks) {
   auto r = call(100ms);
   EXPECT_EQ(r.err(), ETIMEDOUT);
