@@ -1,6 +1,7 @@
 #include "gateway/rpc/drc.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 namespace pnfsgw::rpc {
@@ -20,6 +21,21 @@ uint64_t fnv1a(std::span<const uint8_t> bytes, uint64_t h = 0xcbf29ce484222325ul
 uint64_t mix(uint64_t h, uint64_t v) {
   const uint8_t* p = reinterpret_cast<const uint8_t*>(&v);
   return fnv1a({p, sizeof(v)}, h);
+}
+
+// The arguments' checksum, 8 bytes a step: byte-wise FNV over the 1 KiB of
+// a WRITE's arguments cost ~6k instructions a call. Each word goes through a
+// multiply-xorshift so that every input bit reaches the whole state.
+uint64_t args_checksum(std::span<const uint8_t> bytes) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ bytes.size();
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, bytes.data() + i, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  return fnv1a(bytes.subspan(i), h);
 }
 
 }  // namespace
@@ -77,7 +93,7 @@ DuplicateRequestCache::Key DuplicateRequestCache::key_of(const CallContext& call
     k.gid = call.hdr.sys.gid;
   }
   k.args_len = static_cast<uint32_t>(args.size());
-  k.args_sum = fnv1a(args.first(std::min(args.size(), kChecksumBytes)));
+  k.args_sum = args_checksum(args.first(std::min(args.size(), kChecksumBytes)));
   return k;
 }
 

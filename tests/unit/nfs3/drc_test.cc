@@ -137,6 +137,28 @@ TEST_F(DrcTest, SameXidWithOtherArgumentsProcedureOrCredentialIsNew) {
   EXPECT_EQ(lookup(call_from("10.0.0.1:800", 42)), Lookup::kReplay);
 }
 
+TEST_F(DrcTest, AChangeOfAnyChecksummedArgumentByteIsANewRequest) {
+  // WRITE-sized arguments: the checksum reads them a word at a time, then
+  // the tail bytes; every byte of the first kChecksumBytes counts.
+  Bytes args(1500);
+  for (size_t i = 0; i < args.size(); i++) args[i] = uint8_t(i * 7);
+  answer(call_from("10.0.0.1:800", 42), args);
+  const size_t n = DuplicateRequestCache::kChecksumBytes;
+  for (size_t at : {size_t{0}, size_t{3}, size_t{7}, size_t{8}, size_t{515}, n - 1}) {
+    Bytes other = args;
+    other[at] ^= 0x01;
+    EXPECT_EQ(lookup(call_from("10.0.0.1:800", 42), other), Lookup::kNew) << "byte " << at;
+  }
+  for (size_t len : {size_t{13}, size_t{1021}}) {  // short ones end in a partial word
+    Bytes a(args.begin(), args.begin() + len), b = a;
+    b[len - 1] ^= 0x80;
+    answer(call_from("10.0.0.1:800", 100 + len), a);
+    EXPECT_EQ(lookup(call_from("10.0.0.1:800", 100 + len), b), Lookup::kNew) << "len " << len;
+    EXPECT_EQ(lookup(call_from("10.0.0.1:800", 100 + len), a), Lookup::kReplay) << "len " << len;
+  }
+  EXPECT_EQ(lookup(call_from("10.0.0.1:800", 42), args), Lookup::kReplay);
+}
+
 TEST_F(DrcTest, NeverHoldsMoreThanMaxEntriesAndEvictsTheLeastRecentlyUsed) {
   opts_.max_entries = 4;
   for (uint32_t xid = 1; xid <= 4; xid++) answer(call_from("10.0.0.1:800", xid));
