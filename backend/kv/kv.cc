@@ -152,7 +152,7 @@ Result<std::unique_ptr<WriteTxn>> WriteTxn::nested() {
 }
 
 ReadTxn::~ReadTxn() {
-  if (txn_ != nullptr) mdb_txn_abort(txn_);
+  if (txn_ != nullptr) store_->recycle_read(txn_);
 }
 
 WriteTxn::~WriteTxn() {
@@ -231,6 +231,7 @@ Result<std::unique_ptr<KvStore>> KvStore::open(const std::string& dir, uint64_t 
 }
 
 KvStore::~KvStore() {
+  for (MDB_txn* txn : idle_reads_) mdb_txn_abort(txn);
   mdb_env_close(env_);
   std::lock_guard lk(g_open_mu);
   g_open_dirs.erase(dir_);
@@ -253,9 +254,35 @@ Result<Db> KvStore::open_db(const std::string& name) {
 
 Result<std::unique_ptr<ReadTxn>> KvStore::begin_read() {
   MDB_txn* txn = nullptr;
-  int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
-  if (rc != 0) return Result<std::unique_ptr<ReadTxn>>::error(to_errno(rc, "txn_begin"));
-  return std::unique_ptr<ReadTxn>(new ReadTxn(txn));
+  {
+    std::lock_guard lk(idle_mu_);
+    if (!idle_reads_.empty()) {
+      txn = idle_reads_.back();
+      idle_reads_.pop_back();
+    }
+  }
+  // A renewed transaction sees the latest commit, as a new one would.
+  if (txn != nullptr && mdb_txn_renew(txn) != 0) {
+    mdb_txn_abort(txn);
+    txn = nullptr;
+  }
+  if (txn == nullptr) {
+    int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+    if (rc != 0) return Result<std::unique_ptr<ReadTxn>>::error(to_errno(rc, "txn_begin"));
+  }
+  return std::unique_ptr<ReadTxn>(new ReadTxn(txn, this));
+}
+
+void KvStore::recycle_read(MDB_txn* txn) {
+  mdb_txn_reset(txn);  // releases the snapshot now, whatever happens next
+  {
+    std::lock_guard lk(idle_mu_);
+    if (idle_reads_.size() < kIdleReads) {
+      idle_reads_.push_back(txn);
+      return;
+    }
+  }
+  mdb_txn_abort(txn);
 }
 
 Result<std::unique_ptr<WriteTxn>> KvStore::begin_write() {

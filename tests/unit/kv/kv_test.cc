@@ -243,6 +243,27 @@ TEST_F(KvTest, ReaderKeepsItsSnapshotWhileAWriterCommits) {
   EXPECT_EQ(*read()->get(db_, "k"), "after");
 }
 
+TEST_F(KvTest, AReadTxnBegunAfterACommitSeesItThoughTransactionsAreReused) {
+  // Finished read transactions are kept and renewed: each new one must still
+  // start from the latest commit, never from its previous snapshot.
+  for (int i = 0; i < 50; i++) {
+    put_commit("k", std::to_string(i));
+    EXPECT_EQ(*read()->get(db_, "k"), std::to_string(i));
+  }
+}
+
+TEST_F(KvTest, ManyReadersAtOnceAndAgainAfterTheyFinish) {
+  // More live readers than the store keeps idle; then as many again, which
+  // reuse the kept ones and begin new ones for the rest.
+  put_commit("k", "v");
+  for (int round = 0; round < 3; round++) {
+    std::vector<std::unique_ptr<ReadTxn>> live;
+    for (int i = 0; i < 60; i++) live.push_back(read());
+    for (auto& r : live) EXPECT_EQ(*r->get(db_, "k"), "v");
+    put_commit("k", "v");
+  }
+}
+
 TEST_F(KvTest, ConcurrentReadersNeverSeeAHalfCommittedTxn) {
   put_commit("a", "0");
   put_commit("b", "0");
