@@ -29,6 +29,7 @@
 // for clients without blocking a thread: this call then becomes an awaitable
 // (declared outside this header, to keep Asio out of backend headers).
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <utility>
@@ -92,6 +93,11 @@ class ExtentBreaker {
   // Then returns a token; no conflicting layout is granted until it dies.
   virtual BreakToken break_range(uint64_t file, uint64_t off, uint64_t len, BreakKind kind) = 0;
 
+  // True when break_range() never recalls anything and returns at once (no
+  // layouts can exist): asking for a break that turns out unneeded then
+  // costs nothing, so callers need not check first whether they need one.
+  virtual bool grants_at_once() const { return false; }
+
   // Takes blocks that the change under `token` displaced into quarantine and
   // calls release(blocks) once no layout or pin can still reach them; only
   // then may the store free (or decref) them. May call release before
@@ -128,7 +134,7 @@ inline BreakToken::~BreakToken() {
 }
 
 // No layouts exist: every break is granted at once and quarantined blocks are
-// released at once. Counts what it saw, for tests. Not thread-safe.
+// released at once. Counts what it saw, for tests. Safe from any thread.
 class NullBreaker final : public ExtentBreaker {
  public:
   BreakToken break_range(uint64_t file, uint64_t off, uint64_t len, BreakKind kind) override {
@@ -136,6 +142,7 @@ class NullBreaker final : public ExtentBreaker {
     ++active_;
     return make_token(file, off, len, kind);
   }
+  bool grants_at_once() const override { return true; }
   void release_quarantine(const BreakToken& token, std::vector<PhysRange> blocks,
                           ReleaseFn release) override {
     release(std::move(blocks));
@@ -147,8 +154,8 @@ class NullBreaker final : public ExtentBreaker {
   void end_break(const BreakToken&) override { --active_; }
 
  private:
-  int breaks_ = 0;
-  int active_ = 0;
+  std::atomic<int> breaks_{0};
+  std::atomic<int> active_{0};
 };
 
 }  // namespace pnfsgw::store

@@ -22,9 +22,12 @@ std::optional<Status> StoreFs::write_in_place(InodeId ino, uint64_t off, std::sp
   if (read_only()) return Status::error(EROFS);
   uint64_t end = off + data.size();
   uint64_t b0 = off / kBlockSize, b1 = (end + kBlockSize - 1) / kBlockSize;
-  // Eligible blocks, or nothing (then the full path runs). Checked once
-  // before the break (so a write that cannot go in place asks for one break
-  // only, the full path's) and again under the pin.
+  // Eligible blocks, or nothing (then the full path runs). Checked under
+  // the pin, after the break; and, unless breaks are free (no layouts: the
+  // NullBreaker), once before it too, so that a write that cannot go in
+  // place asks for one break only, the full path's. The check is most of
+  // an in-place write's cost (a read snapshot, the inode, the extent and
+  // refcount lookups).
   auto eligible = [&](std::vector<Extent>* pieces) -> std::vector<PhysRange> {
     if (pins_.fenced_locked(ino)) return {};
     auto rt = kv_->begin_read();
@@ -48,7 +51,9 @@ std::optional<Status> StoreFs::write_in_place(InodeId ino, uint64_t off, std::sp
     return blocks;
   };
   std::vector<Extent> pieces;
-  if (pins_.pin_with([&] { return eligible(&pieces); }), pieces.empty()) return std::nullopt;
+  if (!breaker_->grants_at_once()) {
+    if (pins_.pin_with([&] { return eligible(&pieces); }), pieces.empty()) return std::nullopt;
+  }
   BreakToken tok = breaker_->break_range(ino, b0 * kBlockSize, (b1 - b0) * kBlockSize, BreakKind::kWrite);
   pieces.clear();
   PinTable::Pin pin = pins_.pin_with([&] { return eligible(&pieces); });

@@ -56,7 +56,9 @@ class RecordingBreaker final : public ExtentBreaker {
     std::lock_guard lk(mu_);
     return std::exchange(breaks, {});
   }
+  bool grants_at_once() const override { return at_once; }
   bool hold = false;
+  bool at_once = false;  // claim to be a breaker with nothing to recall (like NullBreaker)
   std::vector<std::pair<std::vector<PhysRange>, ReleaseFn>> held;
 
  protected:

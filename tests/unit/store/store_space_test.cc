@@ -445,6 +445,36 @@ TEST_F(StoreTest, OverwriteInPlaceBumpsChangeAndMtimeWithoutACommitAndKeepsThemO
   EXPECT_EQ(get(f, 100, 8), "in place");
 }
 
+TEST_F(StoreTest, WithBreaksGrantedAtOnceAnOverwriteInPlaceBreaksOnceAndOtherWritesStillLand) {
+  // No layouts (the server's NullBreaker): the in-place path skips its check
+  // before the break; the answers must not change.
+  breaker_.at_once = true;
+  InodeId f = mkfile("f");
+  std::string model = pattern(4 * B, 'o');
+  put(f, 0, model);
+  ASSERT_TRUE(fs_->fsync(f, false));
+  auto a0 = fs_->getattr(f).value();
+  uint64_t free0 = fs_->statfs().value().bytes_free;
+  breaker_.take();
+  put(f, B + 100, "in place");
+  model.replace(B + 100, 8, "in place");
+  EXPECT_EQ(breaker_.take(), (std::vector<BreakRecord>{{f, B, B, BreakKind::kWrite}}));
+  EXPECT_EQ(fs_->statfs().value().bytes_free, free0);  // no new blocks
+  EXPECT_GT(fs_->getattr(f).value().change, a0.change);
+  // Writes that cannot go in place: past EOF, and into a hole.
+  put(f, 4 * B - 3, "extends");
+  model.replace(4 * B - 3, 3, "extends");
+  put(f, 6 * B, "after a hole");
+  model.resize(6 * B, '\0');
+  model += "after a hole";
+  put(f, 5 * B + 1, "in the hole");
+  model.replace(5 * B + 1, 11, "in the hole");
+  EXPECT_EQ(all(f), model);
+  ASSERT_TRUE(fs_->fsync(f, false));
+  reopen();
+  EXPECT_EQ(all(f), model);
+}
+
 TEST_F(StoreTest, OverwritesInPlaceNeverReachAFileThatClonedTheBlocks) {
   InodeId src = mkfile("src");
   put(src, 0, std::string(B, 'a'));  // every version of the block is one byte repeated
