@@ -101,32 +101,55 @@ constexpr size_t kMaxWriteBatch = 64;         // records per gathered write
 constexpr size_t kMaxFragment = 0x7FFFFFFF;
 constexpr size_t kPooledMin = 128 * 1024;  // smaller buffers are not kept
 constexpr size_t kPoolBuffers = 32;
+// Small buffers (a 4 KiB WRITE's record, a 4 KiB READ's reply) are kept too:
+// a fresh one costs a malloc, a zeroing resize and, for replies, the
+// encoder's doublings from 256 bytes.
+constexpr size_t kSmallPooledMin = 4 * 1024;
+constexpr size_t kSmallPoolBuffers = 64;  // of each kind
 
-// Recycled large byte buffers. Bounded: at most kPoolBuffers are kept, each
-// no larger than the largest record or reply. Safe from any thread.
+// Recycled byte buffers. Bounded: at most kPoolBuffers large ones, each no
+// larger than the largest record or reply, and kSmallPoolBuffers small ones
+// of each kind. Small records and small replies are kept apart: a buffer
+// keeps its old bytes as scratch up to its size (records: the record's
+// length; replies: the most the encoder ever used), and growing a vector
+// past its size zeroes the gap, so a buffer goes back to the same use.
+// Safe from any thread.
 class BufferPool {
  public:
+  enum class Use { kRecord, kReply };
   explicit BufferPool(size_t max_size) : max_size_(max_size) {}
   // A buffer with capacity >= kPooledMin, or an empty one if none is free.
-  std::vector<uint8_t> get() {
-    std::lock_guard lk(mu_);
-    if (free_.empty()) return {};
-    std::vector<uint8_t> b = std::move(free_.back());
-    free_.pop_back();
-    return b;
-  }
-  void put(std::vector<uint8_t>&& b) {
-    if (b.capacity() < kPooledMin || b.capacity() > max_size_) return;
+  std::vector<uint8_t> get() { return take(free_); }
+  // A buffer with capacity in [kSmallPooledMin, kPooledMin) last used as
+  // `use`, or an empty one if none is free.
+  std::vector<uint8_t> get_small(Use use) { return take(small(use)); }
+  void put(std::vector<uint8_t>&& b, Use use) {
+    if (b.capacity() > max_size_ || b.capacity() < kSmallPooledMin) return;
     // Not cleared: its bytes are scratch the next encoder overwrites, so it
     // is not zeroed again (XdrEncoder(std::vector) keeps them).
+    const bool large = b.capacity() >= kPooledMin;
     std::lock_guard lk(mu_);
-    if (free_.size() < kPoolBuffers) free_.push_back(std::move(b));
+    auto& list = large ? free_ : small(use);
+    if (list.size() < (large ? kPoolBuffers : kSmallPoolBuffers)) list.push_back(std::move(b));
   }
 
  private:
+  std::vector<std::vector<uint8_t>>& small(Use use) {
+    return use == Use::kRecord ? small_records_ : small_replies_;
+  }
+  std::vector<uint8_t> take(std::vector<std::vector<uint8_t>>& list) {
+    std::lock_guard lk(mu_);
+    if (list.empty()) return {};
+    std::vector<uint8_t> b = std::move(list.back());
+    list.pop_back();
+    return b;
+  }
+
   const size_t max_size_;
   std::mutex mu_;
-  std::vector<std::vector<uint8_t>> free_;  // GUARDED_BY(mu_)
+  std::vector<std::vector<uint8_t>> free_;           // GUARDED_BY(mu_)
+  std::vector<std::vector<uint8_t>> small_records_;  // GUARDED_BY(mu_)
+  std::vector<std::vector<uint8_t>> small_replies_;  // GUARDED_BY(mu_)
 };
 
 auto await_ec(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
@@ -539,6 +562,8 @@ asio::awaitable<void> ConnectionIo::reader(std::shared_ptr<ConnectionIo> self) {
     std::span<const uint8_t> in(buf.data(), n);
     while (!in.empty() && !closed_) {
       if (!framer_.has_spare()) framer_.give_spare(engine_.buffers().get());
+      if (!framer_.has_small_spare())
+        framer_.give_small_spare(engine_.buffers().get_small(BufferPool::Use::kRecord));
       size_t used = 0;
       rpc::RecordFramer::State st = framer_.feed(in, &used);
       in = in.subspan(used);
@@ -568,7 +593,7 @@ void ConnectionIo::send_or_queue(WireRecord rec, bool counts) {
     if (err == 0) {
       lk.unlock();
       if (counts) release_slot_any_thread();
-      engine_.buffers().put(std::move(rec.buf));
+      engine_.buffers().put(std::move(rec.buf), BufferPool::Use::kReply);
       return;  // rec.file.hold goes here: every byte has left
     }
     if (err != EAGAIN) {
@@ -639,7 +664,7 @@ void ConnectionIo::on_written(error_code ec) {
   size_t answered = 0;
   for (OutRecord& r : batch_) {
     answered += r.counts ? 1 : 0;
-    engine_.buffers().put(std::move(r.rec.buf));
+    engine_.buffers().put(std::move(r.rec.buf), BufferPool::Use::kReply);
   }
   batch_.clear();
   release_slots(answered);
@@ -731,13 +756,15 @@ void ConnectionIo::dispatch(rpc::RpcProgram* program, rpc::CallHeader hdr, std::
   auto task = [self = shared_from_this(), program, ctx = std::move(ctx), rec = std::move(rec),
                args_at, guard = asio::make_work_guard(strand_.get_inner_executor())]() mutable {
     BufferPool& buffers = self->engine_.buffers();
-    auto [disp, reply] = run_handler(*program, ctx, rec, args_at, buffers.get());
-    buffers.put(std::move(rec));
+    std::vector<uint8_t> reply_buf = buffers.get();
+    if (reply_buf.capacity() == 0) reply_buf = buffers.get_small(BufferPool::Use::kReply);
+    auto [disp, reply] = run_handler(*program, ctx, rec, args_at, std::move(reply_buf));
+    buffers.put(std::move(rec), BufferPool::Use::kRecord);
     if (disp == Disposition::kReply) {
       self->send_or_queue(std::move(reply), true);
       return;
     }
-    buffers.put(std::move(reply.buf));
+    buffers.put(std::move(reply.buf), BufferPool::Use::kReply);
     asio::post(self->strand_, [self, disp = disp] { self->complete_call(disp); });
   };
   // defer (not post) to the loop: the task goes on this thread's private

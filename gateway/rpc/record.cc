@@ -59,8 +59,14 @@ void RecordFramer::make_room() {
   if (whole > kSpareMin && filled_ == 0 && spare_.capacity() >= whole) {
     record_.swap(spare_);
     spare_ = {};
+  } else if (whole <= kSpareMin && filled_ == 0 && record_.capacity() == 0 &&
+             small_spare_.capacity() >= whole) {
+    record_.swap(small_spare_);
+    small_spare_ = {};
   }
-  if (whole > record_.capacity()) record_.reserve(whole);
+  if (whole > record_.capacity()) {
+    record_.reserve(whole <= kSpareMin ? std::max(whole, kSmallCapacity) : whole);
+  }
   if (whole > record_.size()) record_.resize(whole);
 }
 

@@ -31,6 +31,12 @@ class RecordFramer {
   static constexpr size_t kSpareMin = 64 * 1024;
   bool has_spare() const { return spare_.capacity() != 0; }
   void give_spare(std::vector<uint8_t> buf) { spare_ = std::move(buf); }
+  // The same for records up to kSpareMin bytes: a recycled record buffer,
+  // whose bytes up to its size are not zeroed again. Records are given at
+  // least kSmallCapacity bytes of capacity so that they can be recycled.
+  static constexpr size_t kSmallCapacity = 8 * 1024;
+  bool has_small_spare() const { return small_spare_.capacity() != 0; }
+  void give_small_spare(std::vector<uint8_t> buf) { small_spare_ = std::move(buf); }
 
   // Reading straight into the record: while a fragment has at least min
   // bytes still to come, the space for exactly those bytes (else empty).
@@ -51,6 +57,7 @@ class RecordFramer {
   std::vector<uint8_t> record_;  // [0, filled_) received; the rest scratch
   size_t filled_ = 0;
   std::vector<uint8_t> spare_;
+  std::vector<uint8_t> small_spare_;
   uint8_t hdr_[4] = {};
   size_t hdr_have_ = 0;
   uint32_t frag_left_ = 0;

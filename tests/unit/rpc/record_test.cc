@@ -253,6 +253,32 @@ TEST(RecordFramer, RecycledSpareWithOldBytesYieldsOnlyTheNewRecord) {
   EXPECT_FALSE(f.has_spare());  // it became the record
 }
 
+TEST(RecordFramer, RecycledSmallSpareHoldsTheNextSmallRecordWithOnlyItsBytes) {
+  RecordFramer f(1 << 20);
+  std::vector<uint8_t> spare(5000, 0xEE);  // a longer record's bytes left in it
+  spare.reserve(RecordFramer::kSmallCapacity);
+  const uint8_t* mem = spare.data();
+  f.give_small_spare(std::move(spare));
+  auto body = payload(4200, 9);
+  auto multi = fragment(std::span(body).first(100), false);
+  auto rest = fragment(std::span(body).subspan(100), true);
+  multi.insert(multi.end(), rest.begin(), rest.end());
+  auto recs = feed_all(f, multi);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0], body);
+  EXPECT_EQ(recs[0].data(), mem);  // the spare became the record
+  EXPECT_FALSE(f.has_small_spare());
+  // Without a spare a small record still gets room to be recycled later;
+  // a spare too small for the record is left alone.
+  f.give_small_spare(std::vector<uint8_t>(10));
+  auto big = payload(6000, 3);
+  recs = feed_all(f, fragment(big, true));
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0], big);
+  EXPECT_GE(recs[0].capacity(), RecordFramer::kSmallCapacity);
+  EXPECT_TRUE(f.has_small_spare());
+}
+
 TEST(RecordFramer, NoDirectBufferBetweenRecordsOrBelowTheMinimum) {
   RecordFramer f(1024);
   EXPECT_TRUE(f.direct_buffer(1).empty());  // no fragment started
