@@ -60,6 +60,10 @@ class FhCodec {
   // once (OpenSSL types stay out of this header).
   struct PadStates;
   std::unique_ptr<const PadStates> pads_;
+  // Handles whose MAC verified, so that a client's every call on a file
+  // does not pay two SHA-256 compressions again (filehandle.cc).
+  class VerifiedCache;
+  std::unique_ptr<VerifiedCache> verified_;
 };
 
 }  // namespace pnfsgw::nfs4

@@ -46,6 +46,41 @@ TEST(FhCodec, FlippingAnyBitOfAHandleIsRejected) {
     }
 }
 
+TEST(FhCodec, AfterAHandleVerifiedFlippingAnyBitOfItIsStillRejected) {
+  // Verified handles are remembered; only the very same bytes may skip the MAC.
+  FhCodec c(key(1));
+  auto fh = *c.encode(7, 99, kLayer);
+  FhCodec::Decoded d;
+  ASSERT_TRUE(c.decode(fh, &d));
+  for (size_t i = 0; i < fh.size(); i++)
+    for (int bit = 0; bit < 8; bit++) {
+      auto forged = fh;
+      forged[i] ^= uint8_t(1u << bit);
+      EXPECT_FALSE(c.decode(forged, &d)) << "byte " << i << " bit " << bit;
+      ASSERT_TRUE(c.decode(fh, &d));
+      EXPECT_EQ(d.ino, 99u);
+      EXPECT_EQ(std::vector<uint8_t>(d.layer_handle.begin(), d.layer_handle.end()), kLayer);
+    }
+  auto longer = fh;
+  longer.push_back(0);
+  EXPECT_FALSE(c.decode(longer, &d));
+  EXPECT_FALSE(c.decode(std::span<const uint8_t>(fh.data(), fh.size() - 1), &d));
+  EXPECT_FALSE(FhCodec(key(2)).decode(fh, &d));
+}
+
+TEST(FhCodec, ManyHandlesVerifiedInTurnAllDecodeToTheirOwnInode) {
+  // More handles than the cache has slots: evictions never mix them up.
+  FhCodec c(key(3));
+  std::vector<std::vector<uint8_t>> fhs;
+  for (uint64_t ino = 1; ino <= 3000; ino++) fhs.push_back(*c.encode(1, ino, kLayer));
+  for (int round = 0; round < 2; round++)
+    for (uint64_t ino = 1; ino <= 3000; ino++) {
+      FhCodec::Decoded d;
+      ASSERT_TRUE(c.decode(fhs[ino - 1], &d));
+      EXPECT_EQ(d.ino, ino);
+    }
+}
+
 TEST(FhCodec, HandlesFromAnotherKeyAreRejected) {
   auto fh = *FhCodec(key(1)).encode(7, 99, kLayer);
   FhCodec::Decoded d;
