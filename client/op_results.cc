@@ -1,5 +1,6 @@
 #include "client/op_results.h"
 
+#include <array>
 #include <cstring>
 
 namespace pnfsgw::client {
@@ -144,7 +145,20 @@ constexpr OpInfo kOpTable[] = {
 
 std::span<const OpInfo> op_table() { return kOpTable; }
 
+// kOpTable row of each op number below 128 (all but OP_ILLEGAL), -1 for
+// none: find_op runs three times or more per reply.
+constexpr auto kOpIndex = [] {
+  std::array<int16_t, 128> index{};
+  index.fill(-1);
+  for (size_t i = 0; i < std::size(kOpTable); i++) {
+    uint32_t op = kOpTable[i].op;
+    if (op < index.size() && index[op] < 0) index[op] = static_cast<int16_t>(i);
+  }
+  return index;
+}();
+
 const OpInfo* find_op(uint32_t op) {
+  if (op < kOpIndex.size()) return kOpIndex[op] < 0 ? nullptr : &kOpTable[kOpIndex[op]];
   for (const auto& row : kOpTable) {
     if (row.op == op) return &row;
   }

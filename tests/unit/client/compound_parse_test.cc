@@ -380,6 +380,7 @@ TEST(OpTable, NamesAndLookups) {
   EXPECT_STREQ(status_name(nfs4::NFS4ERR_SEQ_MISORDERED), "NFS4ERR_SEQ_MISORDERED");
   EXPECT_STREQ(status_name(ETIMEDOUT), "ETIMEDOUT");
   for (const OpInfo& info : op_table()) EXPECT_EQ(find_op(info.op), &info);
+  for (uint32_t op : {0u, 1u, 2u, 127u, 128u, 4242u}) EXPECT_EQ(find_op(op), nullptr) << op;
 }
 
 }  // namespace
