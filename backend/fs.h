@@ -166,6 +166,15 @@ class Filesystem {
   virtual InodeId root() const = 0;
   virtual Result<std::string> encode_handle(InodeId ino) = 0;
   virtual Result<InodeId> resolve_handle(std::span<const uint8_t> bytes) = 0;
+  // resolve_handle(), then, when it succeeds, getattr() of that inode into
+  // *attr (its own error there). A layer may do both with one read of the
+  // inode: the data procedures of NFSv3 do this on every call.
+  virtual Result<InodeId> resolve_handle_attr(std::span<const uint8_t> bytes,
+                                              std::optional<Result<Attr>>* attr) {
+    Result<InodeId> ino = resolve_handle(bytes);
+    if (ino) *attr = getattr(*ino);
+    return ino;
+  }
 
   virtual Result<Attr> getattr(InodeId ino) = 0;
   virtual Result<Attr> setattr(InodeId ino, const SetAttr& sa) = 0;

@@ -348,6 +348,22 @@ Result<InodeId> StoreFs::resolve_handle(std::span<const uint8_t> bytes) {
   return ino;
 }
 
+// One snapshot and one inode read for both: resolve_handle() reads the
+// inode to see that it exists, getattr() would read it again.
+Result<InodeId> StoreFs::resolve_handle_attr(std::span<const uint8_t> bytes,
+                                             std::optional<Result<Attr>>* attr) {
+  backend::kv::KeyReader k(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  uint64_t id, ino;
+  if (!k.u64(&id) || !k.u64(&ino) || !k.rest().empty() || id != store_id_)
+    return Result<InodeId>::error(ESTALE);
+  auto rt = kv_->begin_read();
+  if (!rt) return Result<InodeId>::error(rt.err());
+  auto r = get_inode(*rt.value(), ino);
+  if (!r) return Result<InodeId>::error(r.err());
+  *attr = to_attr(ino, r.value());
+  return ino;
+}
+
 Result<Attr> StoreFs::getattr(InodeId ino) {
   auto rt = kv_->begin_read();
   if (!rt) return Result<Attr>::error(rt.err());

@@ -95,6 +95,8 @@ class StoreFs final : public backend::Filesystem {
   backend::InodeId root() const override { return kRootIno; }
   Result<std::string> encode_handle(backend::InodeId ino) override;
   Result<backend::InodeId> resolve_handle(std::span<const uint8_t> bytes) override;
+  Result<backend::InodeId> resolve_handle_attr(std::span<const uint8_t> bytes,
+                                               std::optional<Result<backend::Attr>>* attr) override;
   Result<backend::Attr> getattr(backend::InodeId ino) override;
   Result<backend::Attr> setattr(backend::InodeId ino, const backend::SetAttr& sa) override;
   Result<backend::FsStat> statfs() override;

@@ -33,15 +33,20 @@ Result<size_t> Fh3Codec::encode_to(uint64_t ino, std::span<const uint8_t> layer_
   return fhc_->encode_to(export_id_, ino, layer_handle, out);
 }
 
-nfsstat3 Fh3Codec::resolve(Fh3 fh, uint64_t* ino) const {
+nfsstat3 Fh3Codec::resolve(Fh3 fh, uint64_t* ino) const { return resolve_attr(fh, ino, nullptr); }
+
+nfsstat3 Fh3Codec::resolve_attr(Fh3 fh, uint64_t* ino,
+                                std::optional<Result<backend::Attr>>* attr) const {
   nfs4::FhCodec::Decoded d;
   if (!fhc_->decode(fh, &d)) return NFS3ERR_BADHANDLE;
   // A well-formed handle of another export (or an older export id) is stale.
   if (d.export_id != export_id_) return NFS3ERR_STALE;
-  auto r = fs_->resolve_handle(d.layer_handle);
+  std::optional<Result<backend::Attr>> got;
+  auto r = attr ? fs_->resolve_handle_attr(d.layer_handle, &got) : fs_->resolve_handle(d.layer_handle);
   if (!r) return r.err() == EINVAL ? NFS3ERR_BADHANDLE : NFS3ERR_STALE;
   if (*r != d.ino) return NFS3ERR_STALE;
   *ino = d.ino;
+  if (attr) *attr = std::move(got);
   return NFS3_OK;
 }
 

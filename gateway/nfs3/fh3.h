@@ -5,6 +5,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -36,6 +37,9 @@ class Fh3Codec {
   // NFS3ERR_STALE for one whose file is gone or that belongs to another
   // export.
   nfsstat3 resolve(Fh3 fh, uint64_t* ino) const;
+  // resolve(), and when it succeeds the file's attributes or the error
+  // getattr() would give, in *attr (one inode read on the store).
+  nfsstat3 resolve_attr(Fh3 fh, uint64_t* ino, std::optional<Result<backend::Attr>>* attr) const;
 
  private:
   backend::Filesystem* fs_;

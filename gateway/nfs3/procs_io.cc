@@ -11,8 +11,10 @@ namespace {
 
 // The file of a data procedure: a regular file (ISDIR / INVAL otherwise).
 nfsstat3 data_file(Nfs3Ctx& ctx, Fh3 fh, uint64_t* ino, std::optional<backend::Attr>* attr) {
-  if (nfsstat3 st = resolve(ctx, fh, ino); st != NFS3_OK) return st;
-  auto a = ctx.core.fs->getattr(*ino);
+  std::optional<Result<backend::Attr>> got;
+  if (nfsstat3 st = ctx.core.fh.resolve_attr(fh, ino, &got); st != NFS3_OK) return st;
+  if (!got) return NFS3ERR_SERVERFAULT;  // a layer that broke resolve_handle_attr()'s contract
+  const Result<backend::Attr>& a = *got;
   if (!a) return errno_status(a.err());
   *attr = *a;
   if (a->type == backend::FileType::kDirectory) return NFS3ERR_ISDIR;

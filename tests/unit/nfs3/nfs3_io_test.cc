@@ -1,4 +1,6 @@
 // READ, WRITE, COMMIT.
+#include <unistd.h>
+
 #include "tests/unit/nfs3/nfs3_test_util.h"
 
 namespace pnfsgw::nfs3::testing {
@@ -172,6 +174,22 @@ TEST_F(Nfs3IoFixture, WriteArgumentsThatDisagreeAreGarbage) {
 TEST_F(Nfs3IoFixture, ReadOfADirectoryIsIsdir) {
   EXPECT_EQ(read(root_fh_, 0, 10).status, NFS3ERR_ISDIR);
   EXPECT_EQ(write(root_fh_, 0, "x").status, NFS3ERR_ISDIR);
+}
+
+TEST_F(Nfs3IoFixture, ReadWriteAndCommitOfARemovedFileAreStaleAndOfAForgedHandleBadhandle) {
+  Fh f = create(root_fh_, "gone");
+  ASSERT_EQ(::unlink(host_path("gone").c_str()), 0);
+  EXPECT_EQ(read(f, 0, 3).status, NFS3ERR_STALE);
+  EXPECT_EQ(write(f, 0, "x").status, NFS3ERR_STALE);
+  xdr::XdrEncoder c;
+  put_fh(c, f);
+  c.u64(0);
+  c.u32(0);
+  EXPECT_EQ(call(NFSPROC3_COMMIT, c).dec().u32(), NFS3ERR_STALE);
+  Fh forged = root_fh_;
+  forged[forged.size() / 2] ^= 1;
+  EXPECT_EQ(read(forged, 0, 3).status, NFS3ERR_BADHANDLE);
+  EXPECT_EQ(write(forged, 0, "x").status, NFS3ERR_BADHANDLE);
 }
 
 TEST_F(Nfs3IoFixture, OwnerMayWriteTheirReadOnlyFileOthersMayNot) {

@@ -7,6 +7,7 @@
 namespace pnfsgw::store::test {
 namespace {
 
+using backend::Attr;
 using backend::FileType;
 
 TEST_F(StoreTest, FreshStoreHasAnEmptyRootDirectory) {
@@ -130,6 +131,33 @@ TEST_F(StoreTest, HandlesResolveAcrossReopenAndGoStaleWhenRemoved) {
   std::string junk = h;
   junk[0] ^= 1;
   EXPECT_EQ(fs_->resolve_handle(std::span(reinterpret_cast<const uint8_t*>(junk.data()), junk.size())).err(), ESTALE);
+}
+
+TEST_F(StoreTest, ResolvingAHandleWithItsAttributesAnswersAsResolveThenGetattr) {
+  InodeId f = mkfile("f");
+  put(f, 0, "some bytes");
+  auto h = fs_->encode_handle(f).value();
+  auto span = std::span(reinterpret_cast<const uint8_t*>(h.data()), h.size());
+  std::optional<Result<Attr>> attr;
+  ASSERT_EQ(fs_->resolve_handle_attr(span, &attr).value(), f);
+  ASSERT_TRUE(attr && *attr);
+  auto want = fs_->getattr(f).value();
+  EXPECT_EQ((*attr)->ino, want.ino);
+  EXPECT_EQ((*attr)->size, want.size);
+  EXPECT_EQ((*attr)->change, want.change);
+  EXPECT_EQ((*attr)->mtime, want.mtime);
+  put(f, 2, "X");  // an overwrite in place: its times and change show too
+  attr.reset();
+  ASSERT_TRUE(fs_->resolve_handle_attr(span, &attr));
+  EXPECT_EQ((*attr)->change, fs_->getattr(f).value().change);
+  EXPECT_GT((*attr)->change, want.change);
+  ASSERT_TRUE(fs_->unlink(fs_->root(), "f"));
+  attr.reset();
+  EXPECT_EQ(fs_->resolve_handle_attr(span, &attr).err(), ESTALE);
+  EXPECT_FALSE(attr);
+  std::string junk = h;
+  junk[0] ^= 1;
+  EXPECT_EQ(fs_->resolve_handle_attr(std::span(reinterpret_cast<const uint8_t*>(junk.data()), junk.size()), &attr).err(), ESTALE);
 }
 
 TEST_F(StoreTest, UnalignedWritesReadBackWithZeroesInHoles) {
