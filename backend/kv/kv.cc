@@ -101,6 +101,38 @@ Result<std::pair<std::string, std::string>> Txn::floor(Db db, std::string_view k
   return std::pair{std::string(to_view(k)), std::string(to_view(v))};
 }
 
+Status Txn::for_each_after_floor(Db db, std::string_view begin_key, std::string_view end_key,
+                                 const RecordFn& before, const RecordFn& fn) const {
+  if (poisoned_ != 0) return Status::error(poisoned_);
+  if (begin_key.empty()) return Status::error(EINVAL);
+  MDB_cursor* raw = nullptr;
+  int rc = mdb_cursor_open(txn_, db.dbi, &raw);
+  if (rc != 0) return Status::error(to_errno(rc, "cursor_open"));
+  std::unique_ptr<MDB_cursor, CursorCloser> cursor(raw);
+  MDB_val k = to_val(begin_key);
+  MDB_val v;
+  rc = mdb_cursor_get(raw, &k, &v, MDB_SET_RANGE);  // first key >= begin_key
+  if (rc != 0 && rc != MDB_NOTFOUND) return Status::error(to_errno(rc, "cursor_get"));
+  const bool none_after = rc == MDB_NOTFOUND;
+  MDB_val pk, pv;
+  int prc = mdb_cursor_get(raw, &pk, &pv, none_after ? MDB_LAST : MDB_PREV);
+  if (prc != 0 && prc != MDB_NOTFOUND) return Status::error(to_errno(prc, "cursor_get"));
+  if (prc == 0 && !before(to_view(pk), to_view(pv))) return Status::ok();
+  if (none_after) return Status::ok();
+  // Back to the first key >= begin_key: the next one after the previous,
+  // or, when there was none before it, found again.
+  k = to_val(begin_key);
+  rc = mdb_cursor_get(raw, &k, &v, prc == 0 ? MDB_NEXT : MDB_SET_RANGE);
+  while (rc == 0) {
+    std::string_view key = to_view(k);
+    if (!end_key.empty() && key >= end_key) return Status::ok();
+    if (!fn(key, to_view(v))) return Status::ok();
+    rc = mdb_cursor_get(raw, &k, &v, MDB_NEXT);
+  }
+  if (rc == MDB_NOTFOUND) return Status::ok();
+  return Status::error(to_errno(rc, "cursor_get"));
+}
+
 Result<std::unique_ptr<Cursor>> Txn::cursor(Db db) const {
   using R = Result<std::unique_ptr<Cursor>>;
   if (txn_ == nullptr) return R::error(EINVAL);

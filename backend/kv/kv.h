@@ -77,6 +77,13 @@ class Txn {
   // ENOENT if every key is greater. Extent lookups use it: the extent that
   // covers a block is the last one starting at or before it.
   Result<std::pair<std::string, std::string>> floor(Db db, std::string_view key) const;
+  // floor() and for_each() in one pass, nothing copied: the record with the
+  // greatest key < begin_key (if any) goes to before(), then each record
+  // with begin_key <= key < end_key to fn, in key order (false stops). How
+  // extent lookups find the extent covering a block and those after it.
+  // begin_key must not be empty; an empty end_key means "to the end".
+  Status for_each_after_floor(Db db, std::string_view begin_key, std::string_view end_key,
+                              const RecordFn& before, const RecordFn& fn) const;
   // A cursor over db, unpositioned. Destroy it before this transaction ends.
   Result<std::unique_ptr<Cursor>> cursor(Db db) const;
 

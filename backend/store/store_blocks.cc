@@ -35,21 +35,21 @@ Result<std::vector<BlockRec>> block_recs(const Txn& t, backend::kv::Db db, uint6
                                          bool refcount = false) {
   using R = Result<std::vector<BlockRec>>;
   std::vector<BlockRec> out;
-  auto fl = t.floor(db, block_key(lo));
-  if (fl) {
-    BlockRec b;
-    if (!decode_block_rec(fl.value().first, fl.value().second, refcount, &b)) return R::error(EIO);
-    if (b.start < lo && b.start + b.len > lo) out.push_back(b);
-  } else if (fl.err() != ENOENT) {
-    return R::error(fl.err());
-  }
   bool bad = false;
-  Status st = t.for_each(db, block_key(lo), block_key(hi), [&](std::string_view k, std::string_view v) {
+  // The record before lo counts when it runs into [lo, hi).
+  auto before = [&](std::string_view k, std::string_view v) {
+    BlockRec b;
+    if (!decode_block_rec(k, v, refcount, &b)) return bad = true, false;
+    if (b.start < lo && b.start + b.len > lo) out.push_back(b);
+    return true;
+  };
+  auto each = [&](std::string_view k, std::string_view v) {
     BlockRec b;
     if (!decode_block_rec(k, v, refcount, &b)) return bad = true, false;
     out.push_back(b);
     return true;
-  });
+  };
+  Status st = t.for_each_after_floor(db, block_key(lo), block_key(hi), before, each);
   if (!st) return R::error(st.err());
   if (bad) return R::error(EIO);
   return out;
@@ -99,25 +99,24 @@ Result<std::vector<Extent>> extent_recs(const Txn& t, const StoreFs::Dbs& db, ui
   using R = Result<std::vector<Extent>>;
   std::vector<Extent> out;
   uint64_t end = lblk + len;
-  auto fl = t.floor(db.extent, extent_key(ino, lblk));
-  if (fl) {
-    uint64_t fino;
-    auto e = decode_extent(fl.value().first, fl.value().second, &fino);
-    if (!e) return R::error(EIO);
-    if (fino == ino && e->lblk < lblk && e->lend() > lblk) out.push_back(*e);
-  } else if (fl.err() != ENOENT) {
-    return R::error(fl.err());
-  }
   bool bad = false;
-  Status st = t.for_each(db.extent, extent_key(ino, lblk), extent_key(ino, end),
-                         [&](std::string_view k, std::string_view v) {
-                           uint64_t fino;
-                           auto e = decode_extent(k, v, &fino);
-                           if (!e) return bad = true, false;
-                           if (fino != ino) return false;
-                           out.push_back(*e);
-                           return true;
-                         });
+  // The extent before lblk counts when it is ino's and runs past lblk.
+  auto before = [&](std::string_view k, std::string_view v) {
+    uint64_t fino;
+    auto e = decode_extent(k, v, &fino);
+    if (!e) return bad = true, false;
+    if (fino == ino && e->lblk < lblk && e->lend() > lblk) out.push_back(*e);
+    return true;
+  };
+  auto each = [&](std::string_view k, std::string_view v) {
+    uint64_t fino;
+    auto e = decode_extent(k, v, &fino);
+    if (!e) return bad = true, false;
+    if (fino != ino) return false;
+    out.push_back(*e);
+    return true;
+  };
+  Status st = t.for_each_after_floor(db.extent, extent_key(ino, lblk), extent_key(ino, end), before, each);
   if (!st) return R::error(st.err());
   if (bad) return R::error(EIO);
   return out;

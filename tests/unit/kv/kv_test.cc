@@ -230,6 +230,39 @@ TEST(KvMapFull, FullMapIsEnospcAndPoisonsOnlyThatTxn) {
   EXPECT_EQ(*(*store->begin_read())->get(db, "small"), "ok");
 }
 
+TEST_F(KvTest, ForEachAfterFloorGivesTheRecordBeforeTheRangeThenTheRange) {
+  auto scan = [&](std::string_view begin, std::string_view end, bool stop_before = false) {
+    std::string got;
+    auto r = read();
+    Status st = r->for_each_after_floor(
+        db_, begin, end,
+        [&](std::string_view k, std::string_view v) {
+          got += "<" + std::string(k) + "=" + std::string(v);
+          return !stop_before;
+        },
+        [&](std::string_view k, std::string_view) {
+          got += " " + std::string(k);
+          return true;
+        });
+    EXPECT_TRUE(st.is_ok());
+    return got;
+  };
+  EXPECT_EQ(scan("c", ""), "");  // an empty db
+  put_commit("b", "1");
+  put_commit("d", "2");
+  put_commit("f", "3");
+  EXPECT_EQ(scan("c", "f"), "<b=1 d");
+  EXPECT_EQ(scan("d", "e"), "<b=1 d");  // before: strictly less than begin
+  EXPECT_EQ(scan("b", ""), " b d f");  // nothing before the first key
+  EXPECT_EQ(scan("a", "c"), " b");
+  EXPECT_EQ(scan("g", ""), "<f=3");  // past the last key
+  EXPECT_EQ(scan("f", ""), "<d=2 f");
+  EXPECT_EQ(scan("c", "", true), "<b=1");  // before() may stop the scan
+  EXPECT_EQ(read()->for_each_after_floor(db_, "", "", [](auto, auto) { return true; },
+                                         [](auto, auto) { return true; }).err(),
+            EINVAL);
+}
+
 TEST_F(KvTest, ReaderKeepsItsSnapshotWhileAWriterCommits) {
   put_commit("k", "before");
   auto r = read();
