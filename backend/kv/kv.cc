@@ -62,6 +62,16 @@ Result<std::string> Txn::get(Db db, std::string_view key) const {
   return std::string(to_view(v));
 }
 
+Result<std::string_view> Txn::get_view(Db db, std::string_view key) const {
+  if (poisoned_ != 0) return Result<std::string_view>::error(poisoned_);
+  if (key.empty()) return Result<std::string_view>::error(EINVAL);
+  MDB_val k = to_val(key);
+  MDB_val v;
+  int rc = mdb_get(txn_, db.dbi, &k, &v);
+  if (rc != 0) return Result<std::string_view>::error(to_errno(rc, "get"));
+  return to_view(v);
+}
+
 Status Txn::for_each(Db db, std::string_view begin_key, std::string_view end_key,
                      const RecordFn& fn) const {
   if (poisoned_ != 0) return Status::error(poisoned_);

@@ -69,6 +69,9 @@ class Txn {
 
   // The value stored under key; ENOENT if absent.
   Result<std::string> get(Db db, std::string_view key) const;
+  // The same without a copy: the view points into the map, valid until the
+  // transaction ends or (a WriteTxn) writes again.
+  Result<std::string_view> get_view(Db db, std::string_view key) const;
   // Calls fn for each record with begin_key <= key < end_key, in key order.
   // An empty end_key means "to the end of the db".
   Status for_each(Db db, std::string_view begin_key, std::string_view end_key,

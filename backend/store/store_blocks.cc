@@ -63,7 +63,7 @@ uint64_t overlap(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1) {
 }  // namespace
 
 Result<InodeRec> StoreFs::get_inode(const Txn& t, backend::InodeId ino) {
-  auto v = t.get(db_->inode, ino_key(ino));
+  auto v = t.get_view(db_->inode, ino_key(ino));  // decoded at once: no copy
   if (!v) return Result<InodeRec>::error(v.err() == ENOENT ? ESTALE : v.err());
   auto r = decode_inode(v.value());
   if (!r) {

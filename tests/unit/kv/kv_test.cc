@@ -61,6 +61,17 @@ TEST_F(KvTest, PutGetDelRoundTrip) {
   EXPECT_EQ(read()->get(db_, "a").err(), ENOENT);
 }
 
+TEST_F(KvTest, GetViewSeesWhatGetSeesWithoutACopy) {
+  put_commit("k", std::string(300, 'v'));
+  auto r = read();
+  EXPECT_EQ(*r->get_view(db_, "k"), *r->get(db_, "k"));
+  EXPECT_EQ(r->get_view(db_, "absent").err(), ENOENT);
+  EXPECT_EQ(r->get_view(db_, "").err(), EINVAL);
+  auto w = write();
+  ASSERT_TRUE(w->put(db_, "n", "new").is_ok());
+  EXPECT_EQ(*w->get_view(db_, "n"), "new");  // a writer sees its own writes
+}
+
 TEST_F(KvTest, AbsentKeyIsEnoentAndDelOfAbsentKeepsTxnUsable) {
   EXPECT_EQ(read()->get(db_, "nope").err(), ENOENT);
   auto w = write();
