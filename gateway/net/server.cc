@@ -51,6 +51,7 @@
 // may keep it after the server is gone.
 #include "gateway/net/server.h"
 
+#include <sched.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
@@ -961,6 +962,8 @@ void Engine::run_io(asio::io_context& io, std::chrono::microseconds busy_poll) {
             until = now + busy_poll;
           else if (now >= until)
             break;
+          else
+            sched_yield();  // a runnable thread (a local client, a worker) goes first
         }
       }
       return;
