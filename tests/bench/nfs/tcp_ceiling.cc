@@ -8,7 +8,9 @@
 // --pingpong SECONDS instead measures the loopback round trip: one client
 // thread sends a 128-byte request, one server thread reads it and sends a
 // 128-byte reply, one at a time (proto=tcp workload=pingpong, round trips/s
-// and p50/p99). No NFS server can answer one client faster than this.
+// and p50/p99). Both ends sleep in recv() between messages, as a client and
+// a server that does not poll do: on a virtual machine whose idle CPUs the
+// hypervisor parks, each wake-up is a good part of the figure.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
