@@ -319,6 +319,7 @@ Result<size_t> StoreFs::read(InodeId ino, uint64_t offset, std::span<uint8_t> bu
 void StoreFs::make_room(uint64_t need) {
   for (int i = 0; i < 64; i++) {
     uint64_t oldest = 0;
+    std::shared_ptr<CachedFile> busy;
     {
       std::lock_guard lk(cache_->mu);
       if (cache_->bytes + need <= cache_->limit || cache_->files.empty()) return;
@@ -326,6 +327,15 @@ void StoreFs::make_room(uint64_t need) {
       for (auto it = cache_->files.begin(); it != cache_->files.end(); ++it)
         if (it->second->since < best->second->since) best = it;
       oldest = best->first;
+      if (!best->second->flushing.empty()) busy = best->second;
+    }
+    if (busy) {
+      // A write-back of it is under way and will free its bytes: wait for
+      // that rather than write back what came after it (the writer would
+      // then stall for a whole batch of its own; one stream keeps filling
+      // the cache while the write-back thread drains it).
+      std::lock_guard fl(busy->flush_mu);
+      continue;
     }
     if (Status st = flush_cached(oldest); !st && st.err() != ESTALE) return;  // the writer takes the full path
   }

@@ -409,6 +409,29 @@ TEST_F(GatedWriteCacheTest, AWriteBackUnderWayDoesNotHoldUpWritersOrReaders) {
   EXPECT_EQ(all(f), want);
 }
 
+TEST_F(GatedWriteCacheTest, AWriterAtTheLimitWaitsForTheWriteBackUnderWayInsteadOfWritingBackItself) {
+  InodeId f = mkfile("stream");
+  constexpr uint64_t M = 1 << 20;  // the cache holds 8 MiB; the write-back thread starts past 4
+  const std::string chunk = pattern(M, 's');
+  dev_->hold();
+  for (uint64_t i = 0; i < 5; i++) put(f, i * M, chunk);
+  ASSERT_TRUE(dev_->wait_for_waiter()) << "the write-back thread did not start at half the limit";
+  for (uint64_t i = 5; i < 8; i++) put(f, i * M, chunk);  // the cache is full now
+  std::thread writer([&] { put(f, 8 * M, chunk); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  dev_->release();
+  writer.join();
+  // The first 5 MiB went back; the writer did not write back the 3 MiB
+  // after them itself, so they and its own MiB are still cached.
+  EXPECT_EQ(fs_->cached_bytes(), 4 * M);
+  std::string want;
+  for (int i = 0; i < 9; i++) want += chunk;
+  EXPECT_EQ(all(f), want);
+  ASSERT_TRUE(fs_->fsync(f, false));
+  reopen();
+  EXPECT_EQ(all(f), want);
+}
+
 TEST_F(SmallWriteCacheTest, TheChangeAttributeNeverGoesBackAcrossWriteBacks) {
   InodeId f = mkfile("ch");
   std::atomic<bool> stop{false};
