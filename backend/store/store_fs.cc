@@ -336,14 +336,20 @@ Result<std::string> StoreFs::encode_handle(InodeId ino) {
   return std::string(reinterpret_cast<const char*>(h), sizeof h);
 }
 
-Result<InodeId> StoreFs::resolve_handle(std::span<const uint8_t> bytes) {
+// The inode a handle names, read on one snapshot.
+Result<InodeRec> StoreFs::handle_inode(std::span<const uint8_t> bytes, InodeId* ino) {
   backend::kv::KeyReader k(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-  uint64_t id, ino;
-  if (!k.u64(&id) || !k.u64(&ino) || !k.rest().empty() || id != store_id_)
-    return Result<InodeId>::error(ESTALE);
+  uint64_t id;
+  if (!k.u64(&id) || !k.u64(ino) || !k.rest().empty() || id != store_id_)
+    return Result<InodeRec>::error(ESTALE);
   auto rt = kv_->begin_read();
-  if (!rt) return Result<InodeId>::error(rt.err());
-  auto r = get_inode(*rt.value(), ino);
+  if (!rt) return Result<InodeRec>::error(rt.err());
+  return get_inode(*rt.value(), *ino);
+}
+
+Result<InodeId> StoreFs::resolve_handle(std::span<const uint8_t> bytes) {
+  InodeId ino = 0;
+  auto r = handle_inode(bytes, &ino);
   if (!r) return Result<InodeId>::error(r.err());
   return ino;
 }
@@ -352,13 +358,8 @@ Result<InodeId> StoreFs::resolve_handle(std::span<const uint8_t> bytes) {
 // inode to see that it exists, getattr() would read it again.
 Result<InodeId> StoreFs::resolve_handle_attr(std::span<const uint8_t> bytes,
                                              std::optional<Result<Attr>>* attr) {
-  backend::kv::KeyReader k(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-  uint64_t id, ino;
-  if (!k.u64(&id) || !k.u64(&ino) || !k.rest().empty() || id != store_id_)
-    return Result<InodeId>::error(ESTALE);
-  auto rt = kv_->begin_read();
-  if (!rt) return Result<InodeId>::error(rt.err());
-  auto r = get_inode(*rt.value(), ino);
+  InodeId ino = 0;
+  auto r = handle_inode(bytes, &ino);
   if (!r) return Result<InodeId>::error(r.err());
   *attr = to_attr(ino, r.value());
   return ino;

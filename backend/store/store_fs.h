@@ -308,6 +308,7 @@ class StoreFs final : public backend::Filesystem {
   Status check_writable() const;
   backend::Timespec now() const;
   backend::Attr to_attr(backend::InodeId ino, const InodeRec& r) const;
+  Result<InodeRec> handle_inode(std::span<const uint8_t> bytes, backend::InodeId* ino);
   void touch(InodeRec& r, bool data);  // mtime/ctime (data) or ctime, change++
 
   // --- namespace (store_ns.cc)
