@@ -49,6 +49,30 @@ std::set<std::string> g_open_dirs;  // GUARDED_BY(g_open_mu)
 struct CursorCloser {
   void operator()(MDB_cursor* c) const { mdb_cursor_close(c); }
 };
+using CursorPtr = std::unique_ptr<MDB_cursor, CursorCloser>;
+
+// 0 or an errno.
+int open_cursor(MDB_txn* txn, Db db, CursorPtr* out) {
+  MDB_cursor* raw = nullptr;
+  int rc = mdb_cursor_open(txn, db.dbi, &raw);
+  if (rc != 0) return to_errno(rc, "cursor_open");
+  out->reset(raw);
+  return 0;
+}
+
+// From the record k/v that the cursor's last get returned (rc), calls fn on
+// each until end_key (empty: the end) or fn returns false.
+Status scan(MDB_cursor* c, int rc, MDB_val& k, MDB_val& v, std::string_view end_key,
+            const RecordFn& fn) {
+  while (rc == 0) {
+    std::string_view key = to_view(k);
+    if (!end_key.empty() && key >= end_key) return Status::ok();
+    if (!fn(key, to_view(v))) return Status::ok();
+    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+  }
+  if (rc == MDB_NOTFOUND) return Status::ok();  // ran off the end
+  return Status::error(to_errno(rc, "cursor_get"));
+}
 
 }  // namespace
 
@@ -75,33 +99,23 @@ Result<std::string_view> Txn::get_view(Db db, std::string_view key) const {
 Status Txn::for_each(Db db, std::string_view begin_key, std::string_view end_key,
                      const RecordFn& fn) const {
   if (poisoned_ != 0) return Status::error(poisoned_);
-  MDB_cursor* raw = nullptr;
-  int rc = mdb_cursor_open(txn_, db.dbi, &raw);
-  if (rc != 0) return Status::error(to_errno(rc, "cursor_open"));
-  std::unique_ptr<MDB_cursor, CursorCloser> cursor(raw);
+  CursorPtr cursor;
+  if (int err = open_cursor(txn_, db, &cursor)) return Status::error(err);
   MDB_val k = to_val(begin_key);
   MDB_val v;
-  rc = mdb_cursor_get(raw, &k, &v, begin_key.empty() ? MDB_FIRST : MDB_SET_RANGE);
-  while (rc == 0) {
-    std::string_view key = to_view(k);
-    if (!end_key.empty() && key >= end_key) return Status::ok();
-    if (!fn(key, to_view(v))) return Status::ok();
-    rc = mdb_cursor_get(raw, &k, &v, MDB_NEXT);
-  }
-  if (rc == MDB_NOTFOUND) return Status::ok();  // ran off the end
-  return Status::error(to_errno(rc, "cursor_get"));
+  int rc = mdb_cursor_get(cursor.get(), &k, &v, begin_key.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  return scan(cursor.get(), rc, k, v, end_key, fn);
 }
 
 Result<std::pair<std::string, std::string>> Txn::floor(Db db, std::string_view key) const {
   using R = Result<std::pair<std::string, std::string>>;
   if (poisoned_ != 0) return R::error(poisoned_);
-  MDB_cursor* raw = nullptr;
-  int rc = mdb_cursor_open(txn_, db.dbi, &raw);
-  if (rc != 0) return R::error(to_errno(rc, "cursor_open"));
-  std::unique_ptr<MDB_cursor, CursorCloser> cursor(raw);
+  CursorPtr cursor;
+  if (int err = open_cursor(txn_, db, &cursor)) return R::error(err);
+  MDB_cursor* raw = cursor.get();
   MDB_val k = to_val(key);
   MDB_val v;
-  rc = mdb_cursor_get(raw, &k, &v, MDB_SET_RANGE);  // first key >= key
+  int rc = mdb_cursor_get(raw, &k, &v, MDB_SET_RANGE);  // first key >= key
   if (rc != 0 && rc != MDB_NOTFOUND) return R::error(to_errno(rc, "cursor_get"));
   if (rc == 0 && to_view(k) == key) return std::pair{std::string(key), std::string(to_view(v))};
   // The record before the first greater key, or the last one if none is greater.
@@ -115,13 +129,12 @@ Status Txn::for_each_after_floor(Db db, std::string_view begin_key, std::string_
                                  const RecordFn& before, const RecordFn& fn) const {
   if (poisoned_ != 0) return Status::error(poisoned_);
   if (begin_key.empty()) return Status::error(EINVAL);
-  MDB_cursor* raw = nullptr;
-  int rc = mdb_cursor_open(txn_, db.dbi, &raw);
-  if (rc != 0) return Status::error(to_errno(rc, "cursor_open"));
-  std::unique_ptr<MDB_cursor, CursorCloser> cursor(raw);
+  CursorPtr cursor;
+  if (int err = open_cursor(txn_, db, &cursor)) return Status::error(err);
+  MDB_cursor* raw = cursor.get();
   MDB_val k = to_val(begin_key);
   MDB_val v;
-  rc = mdb_cursor_get(raw, &k, &v, MDB_SET_RANGE);  // first key >= begin_key
+  int rc = mdb_cursor_get(raw, &k, &v, MDB_SET_RANGE);  // first key >= begin_key
   if (rc != 0 && rc != MDB_NOTFOUND) return Status::error(to_errno(rc, "cursor_get"));
   const bool none_after = rc == MDB_NOTFOUND;
   MDB_val pk, pv;
@@ -133,14 +146,7 @@ Status Txn::for_each_after_floor(Db db, std::string_view begin_key, std::string_
   // or, when there was none before it, found again.
   k = to_val(begin_key);
   rc = mdb_cursor_get(raw, &k, &v, prc == 0 ? MDB_NEXT : MDB_SET_RANGE);
-  while (rc == 0) {
-    std::string_view key = to_view(k);
-    if (!end_key.empty() && key >= end_key) return Status::ok();
-    if (!fn(key, to_view(v))) return Status::ok();
-    rc = mdb_cursor_get(raw, &k, &v, MDB_NEXT);
-  }
-  if (rc == MDB_NOTFOUND) return Status::ok();
-  return Status::error(to_errno(rc, "cursor_get"));
+  return scan(raw, rc, k, v, end_key, fn);
 }
 
 Result<std::unique_ptr<Cursor>> Txn::cursor(Db db) const {
