@@ -155,20 +155,17 @@ Status StoreFs::flush_file(InodeId ino, CachedFile& f) {
             if (Status s = write_locked(t, tok, ino, rec, run.off, run.data); !s) return s;
           // What getattr() showed while the bytes were cached: their times,
           // and a change attribute that does not go back.
-          backend::Timespec mtime;
           {
             std::lock_guard lk(cache_->mu);
-            mtime = f.mtime;
+            rec.mtime = later(f.mtime, m0) ? f.mtime : m0;
+            rec.ctime = later(f.mtime, c0) ? f.mtime : c0;
+            rec.change = std::max(rec.change, change0 + f.flush_bumps);
+            // This transaction holds the KV's one writer, so no snapshot
+            // reaches this value before it commits (if it does not, the
+            // end of flush_file() clears it).
+            f.commit_change = rec.change;
           }
-          rec.mtime = later(mtime, m0) ? mtime : m0;
-          rec.ctime = later(mtime, c0) ? mtime : c0;
-          rec.change = std::max(rec.change, change0 + f.flush_bumps);
-          if (Status s = put_inode(t, ino, rec); !s) return s;
-          // This transaction holds the KV's one writer, so no snapshot
-          // reaches this value before it commits.
-          std::lock_guard lk(cache_->mu);
-          f.commit_change = rec.change;
-          return Status::ok();
+          return put_inode(t, ino, rec);
         });
   }
   std::lock_guard lk(cache_->mu);

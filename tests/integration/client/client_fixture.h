@@ -69,14 +69,19 @@ class ClientTest : public ::testing::Test {
     return st ? std::move(c) : nullptr;
   }
 
-  // Creates (or truncates) dir/name with the given content; returns its fh.
-  Fh make_file(const Fh& dir, const std::string& name, const std::string& content,
-               uint32_t mode = 0644) {
+  // Opens dir/name, created (or truncated) with mode; left open.
+  Result<OpenResult> open_new(const Fh& dir, const std::string& name, uint32_t mode = 0644) {
     OpenOptions o;
     o.create = true;
     o.attrs.mode = mode;
     o.attrs.size = 0;
-    auto f = client_->open(dir, name, o);
+    return client_->open(dir, name, o);
+  }
+
+  // Creates (or truncates) dir/name with the given content; returns its fh.
+  Fh make_file(const Fh& dir, const std::string& name, const std::string& content,
+               uint32_t mode = 0644) {
+    auto f = open_new(dir, name, mode);
     EXPECT_TRUE(f) << "open " << name << ": " << err_name(f.err());
     if (!f) return Fh{};
     if (!content.empty()) {

@@ -20,10 +20,7 @@ class ReadPathsTest : public ClientTest {
     data_.resize(kSize);
     std::mt19937_64 rng(99);
     for (auto& b : data_) b = static_cast<uint8_t>(rng());
-    OpenOptions o;
-    o.create = true;
-    o.attrs.mode = 0644;
-    auto f = client_->open(root_, "data", o);
+    auto f = open_new(root_, "data");
     ASSERT_OK(f);
     file_ = *f;
     for (size_t off = 0; off < kSize; off += kChunk) {

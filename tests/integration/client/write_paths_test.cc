@@ -15,10 +15,7 @@ class WritePathsTest : public ClientTest {
   void SetUp() override {
     ClientTest::SetUp();
     if (HasFatalFailure()) return;
-    OpenOptions o;
-    o.create = true;
-    o.attrs.mode = 0644;
-    auto f = client_->open(root_, "w", o);
+    auto f = open_new(root_, "w");
     ASSERT_OK(f);
     file_ = *f;
   }
