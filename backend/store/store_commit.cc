@@ -137,7 +137,11 @@ void StoreFs::run_batch(const std::vector<Request*>& batch) {
       return;  // the transaction aborts with w
     }
   }
-  Status st = top.w.put(db_->meta, "next_ino", encode_u64(next_ino_));
+  // next_ino only when a change took a number: an unchanged record would
+  // still copy the meta db's page (and its path) into the commit.
+  const uint64_t next_ino = next_ino_.load();
+  Status st = next_ino == stored_next_ino_ ? Status::ok()
+                                           : top.w.put(db_->meta, "next_ino", encode_u64(next_ino));
   if (st) st = top.w.commit();
   if (!st) {
     // The allocator and the KV may no longer agree; stop changing anything.
@@ -145,6 +149,7 @@ void StoreFs::run_batch(const std::vector<Request*>& batch) {
     for (Request* r : ok) r->result = Status::error(EIO);
     return;
   }
+  stored_next_ino_ = next_ino;
   free_blocks_ = alloc_.free_blocks();
   commits_++;
   changes_ += ok.size();

@@ -171,7 +171,7 @@ Status StoreFs::load() {
   const backend::kv::Txn& t = *rt.value();
   auto ni = t.get(db_->meta, kMetaNextIno);
   if (!ni || !decode_u64(ni.value())) return Status::error(EIO);
-  next_ino_ = *decode_u64(ni.value());
+  next_ino_ = stored_next_ino_ = *decode_u64(ni.value());
   // Free space: everything starts used; the free records punch it out.
   alloc_ = Allocator(nblocks_);
   uint64_t pos = 0;

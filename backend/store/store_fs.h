@@ -378,6 +378,7 @@ class StoreFs final : public backend::Filesystem {
 
   Allocator alloc_{0};                  // the batch leader's (after open)
   std::atomic<uint64_t> next_ino_{0};   // written by the batch leader
+  uint64_t stored_next_ino_ = 0;        // the batch leader's: next_ino as last committed
   std::atomic<uint64_t> free_blocks_{0};  // alloc_'s count after the last commit
   std::mutex released_mu_;
   std::vector<PhysRange> released_;  // GUARDED_BY(released_mu_): quarantine the breaker let go

@@ -122,6 +122,22 @@ TEST_F(StoreTest, SymlinksAndSpecialFiles) {
   EXPECT_EQ(fs_->readlink(n.value().ino).err(), EINVAL);
 }
 
+// The inode counter is written only by commits that take a number; a
+// commit that only removes must not leave an older one to come back.
+TEST_F(StoreTest, NoInodeNumberIsHandedOutTwiceAcrossReopen) {
+  InodeId a = mkfile("a");
+  InodeId b = mkfile("b");
+  ASSERT_TRUE(fs_->unlink(fs_->root(), "b"));
+  ASSERT_TRUE(fs_->unlink(fs_->root(), "a"));
+  reopen();
+  InodeId c = mkfile("c");
+  EXPECT_GT(c, b);
+  EXPECT_GT(b, a);
+  ASSERT_TRUE(fs_->unlink(fs_->root(), "c"));
+  reopen();
+  EXPECT_GT(mkfile("d"), c);
+}
+
 TEST_F(StoreTest, HandlesResolveAcrossReopenAndGoStaleWhenRemoved) {
   InodeId f = mkfile("f");
   auto h = fs_->encode_handle(f).value();
