@@ -12,7 +12,8 @@
 //   create     CREATE (UNCHECKED) ; WRITE 4 KiB UNSTABLE ; REMOVE
 //   readdir    a full READDIRPLUS listing (dircount 32 KiB, maxcount 64 KiB)
 //   seqwrite   --seq-io WRITEs (UNSTABLE) over per-client stripes, then COMMIT
-//   seqread    --seq-io READs of the same stripes
+//   seqread    --seq-io READs of the same stripes, each client going round
+//              its stripe again until --duration is up
 //   randread   4 KiB READs at random 4 KiB-aligned offsets
 //   randwrite  4 KiB UNSTABLE WRITEs likewise
 // The root filehandle comes from MOUNT "/" on --mount-port.
@@ -470,9 +471,12 @@ class Nfs3Bench {
     const uint64_t stripe = o_.file_size / static_cast<uint64_t>(o_.clients);
     auto data = pattern(o_.seq_io, 11);
     const char* w = write ? "seqwrite" : "seqread";
-    auto r = run_phase(label(w), o_.clients, 0, [&](int c, uint64_t n) {
+    const uint64_t pieces = (stripe + o_.seq_io - 1) / o_.seq_io;
+    // A write is one pass ending in COMMIT; reads go round for the duration
+    // (one pass of 1 GiB at 16 clients is a quarter of a second).
+    auto r = run_phase(label(w), o_.clients, write ? 0 : o_.duration, [&](int c, uint64_t n) {
       Nfs3Conn& x = cn(c);
-      uint64_t pos = n * o_.seq_io;
+      uint64_t pos = write ? n * o_.seq_io : n % pieces * o_.seq_io;
       if (pos >= stripe) return !write || x.commit(*f) ? kDone : kFailed;
       uint64_t off = static_cast<uint64_t>(c) * stripe + pos;
       uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(o_.seq_io, stripe - pos));

@@ -11,7 +11,8 @@
 //   readdir    a full READDIR listing (type, fileid) of a --dir-entries directory
 //   seqwrite   --seq-io WRITEs (UNSTABLE) over a --file-size file, client k
 //              writing the k-th of N contiguous stripes, then COMMIT
-//   seqread    --seq-io READs of the same stripes (read_in_place: no copy)
+//   seqread    --seq-io READs of the same stripes (read_in_place: no copy),
+//              each client going round its stripe until --duration is up
 //   randread   4 KiB READs at random 4 KiB-aligned offsets of that file
 //   randwrite  4 KiB UNSTABLE WRITEs likewise
 //   manyfiles  --files OPEN(create)+CLOSE in directories of 1000, then
@@ -248,10 +249,13 @@ class Nfs4Bench {
     auto data = pattern(o_.seq_io, 11);
     std::vector<client::ReadBuffer> bufs(static_cast<size_t>(o_.clients));
     const char* w = write ? "seqwrite" : "seqread";
-    auto r = run_phase(label(w), o_.clients, 0, [&](int c, uint64_t n) {
+    const uint64_t pieces = (stripe + o_.seq_io - 1) / o_.seq_io;
+    // A write is one pass ending in COMMIT; reads go round for the duration
+    // (one pass of 1 GiB at 16 clients is a quarter of a second).
+    auto r = run_phase(label(w), o_.clients, write ? 0 : o_.duration, [&](int c, uint64_t n) {
       Nfs4Client& x = cl(c);
       const Opened& f = h[static_cast<size_t>(c)];
-      uint64_t pos = n * o_.seq_io;
+      uint64_t pos = write ? n * o_.seq_io : n % pieces * o_.seq_io;
       if (pos >= stripe) {
         if (!write) return kDone;
         auto cm = x.commit(f.fh);  // data on stable storage is part of the time
