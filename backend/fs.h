@@ -244,6 +244,14 @@ class Filesystem {
     return Result<SegmentedRead>::error(ENOTSUP);
   }
   virtual Result<size_t> write(InodeId ino, uint64_t offset, std::span<const uint8_t> data) = 0;
+  // write() when it can be done without waiting (no lock held for long, no
+  // commit, no recall, no write-back): for a caller on an event loop.
+  // nullopt when it cannot, and then nothing was done: call write(), on a
+  // thread that may wait. The default never can.
+  virtual std::optional<Result<size_t>> write_quick(InodeId /*ino*/, uint64_t /*offset*/,
+                                                    std::span<const uint8_t> /*data*/) {
+    return std::nullopt;
+  }
   // Makes data (and metadata unless data_only) durable.
   virtual Status fsync(InodeId ino, bool data_only) = 0;
 

@@ -135,6 +135,10 @@ class StoreFs final : public backend::Filesystem {
                                                size_t count) override;
   Result<size_t> write(backend::InodeId ino, uint64_t offset,
                        std::span<const uint8_t> data) override;
+  // In place, when the blocks are there, nothing of the file is cached and
+  // no layout needs recalling (NullBreaker); else nullopt.
+  std::optional<Result<size_t>> write_quick(backend::InodeId ino, uint64_t offset,
+                                            std::span<const uint8_t> data) override;
   Status fsync(backend::InodeId ino, bool data_only) override;
   Status allocate(backend::InodeId ino, uint64_t offset, uint64_t length) override;
   Status punch_hole(backend::InodeId ino, uint64_t offset, uint64_t length) override;

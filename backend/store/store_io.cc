@@ -241,6 +241,19 @@ Result<size_t> StoreFs::write(InodeId ino, uint64_t offset, std::span<const uint
   return data.size();
 }
 
+std::optional<Result<size_t>> StoreFs::write_quick(InodeId ino, uint64_t offset,
+                                                   std::span<const uint8_t> data) {
+  if (offset > kMaxFileSize || data.size() > kMaxFileSize - offset)
+    return Result<size_t>::error(EFBIG);
+  // A break that is not granted at once waits for a recall; cached bytes
+  // must stay the latest (write() puts this write in the cache too).
+  if (data.empty() || !breaker_->grants_at_once() || is_cached(ino)) return std::nullopt;
+  auto fast = write_in_place(ino, offset, data);
+  if (!fast) return std::nullopt;
+  if (!*fast) return Result<size_t>::error(fast->err());
+  return data.size();
+}
+
 Status StoreFs::plan_write(InodeId ino, uint64_t offset, uint64_t end, uint64_t* file, uint64_t* off,
                            uint64_t* len, BreakKind* kind) {
   // Copy-on-write of shared blocks (or moving off bad ones) unmaps them.

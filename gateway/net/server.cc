@@ -285,6 +285,11 @@ std::pair<Disposition, WireRecord> run_handler(rpc::RpcProgram& program, rpc::Ca
     stat = rpc::SYSTEM_ERR;
   }
   ctx.file_data = nullptr;
+  if (disp == Disposition::kDefer && !ctx.may_defer) {
+    PLOG_ERROR("program %u proc %u deferred a call already on the pool", ctx.hdr.prog, ctx.hdr.proc);
+    disp = Disposition::kReply;
+    stat = rpc::SYSTEM_ERR;
+  }
   if (disp != Disposition::kReply) return {disp, {}};
   if (stat == rpc::SUCCESS &&
       (out.size() < header_end || out.size() - 4 + file.bytes > kMaxFragment ||
@@ -378,6 +383,7 @@ class ConnectionIo : public std::enable_shared_from_this<ConnectionIo> {
   asio::awaitable<bool> on_record(std::vector<uint8_t> rec);
   asio::awaitable<void> acquire_slot();
   void release_slots(size_t n);
+  struct CallTask;
   void dispatch(rpc::RpcProgram* program, rpc::CallHeader hdr, std::vector<uint8_t> rec,
                 size_t args_at);
   void complete_call(Disposition disp);
@@ -423,6 +429,8 @@ class Engine {
   void run(bool handle_signals);
   void stop();
   size_t connection_count() const;
+  uint64_t deferred_calls() const { return deferred_.load(); }
+  void note_deferred() { deferred_.fetch_add(1, std::memory_order_relaxed); }
 
   const ServerOptions& opts() const { return opts_; }
   asio::io_context& pool() { return pool_; }
@@ -453,6 +461,7 @@ class Engine {
   asio::signal_set signals_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint16_t> port_{0};
+  std::atomic<uint64_t> deferred_{0};  // inline calls that went on to the pool
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> conns_ GUARDED_BY(mu_);
   uint64_t next_id_ GUARDED_BY(mu_) = 1;
@@ -747,27 +756,48 @@ void ConnectionIo::release_slots(size_t n) {
   slot_signal_.cancel();
 }
 
-void ConnectionIo::dispatch(rpc::RpcProgram* program, rpc::CallHeader hdr, std::vector<uint8_t> rec,
-                            size_t args_at) {
-  const bool quick = program->runs_inline(
-      hdr, std::span<const uint8_t>(rec.data() + args_at, rec.size() - args_at));
-  rpc::CallContext ctx{std::move(hdr), handle_.lock()};
-  // The task owns the record (the handler's decoder views it) and keeps the
-  // loop running until it has replied.
-  auto task = [self = shared_from_this(), program, ctx = std::move(ctx), rec = std::move(rec),
-               args_at, guard = asio::make_work_guard(strand_.get_inner_executor())]() mutable {
+// One call to run: on the event loop (may_defer set) or on the pool. It
+// owns the record (the handler's decoder views it) and keeps the loop
+// running until it has replied.
+struct ConnectionIo::CallTask {
+  std::shared_ptr<ConnectionIo> self;
+  rpc::RpcProgram* program;
+  rpc::CallContext ctx;
+  std::vector<uint8_t> rec;
+  size_t args_at;
+  asio::executor_work_guard<asio::io_context::executor_type> guard;
+
+  void operator()() {
     BufferPool& buffers = self->engine_.buffers();
     std::vector<uint8_t> reply_buf = buffers.get();
     if (reply_buf.capacity() == 0) reply_buf = buffers.get_small(BufferPool::Use::kReply);
     auto [disp, reply] = run_handler(*program, ctx, rec, args_at, std::move(reply_buf));
+    if (disp == Disposition::kDefer) {
+      // The handler would have had to wait: again, on the pool, where it
+      // may. It changed nothing; the record is still whole.
+      ctx.may_defer = false;
+      self->engine_.note_deferred();
+      asio::post(self->engine_.pool(), std::move(*this));
+      return;
+    }
     buffers.put(std::move(rec), BufferPool::Use::kRecord);
     if (disp == Disposition::kReply) {
       self->send_or_queue(std::move(reply), true);
       return;
     }
     buffers.put(std::move(reply.buf), BufferPool::Use::kReply);
-    asio::post(self->strand_, [self, disp = disp] { self->complete_call(disp); });
-  };
+    asio::post(self->strand_, [self = self, disp = disp] { self->complete_call(disp); });
+  }
+};
+
+void ConnectionIo::dispatch(rpc::RpcProgram* program, rpc::CallHeader hdr, std::vector<uint8_t> rec,
+                            size_t args_at) {
+  const bool quick = program->runs_inline(
+      hdr, std::span<const uint8_t>(rec.data() + args_at, rec.size() - args_at));
+  rpc::CallContext ctx{std::move(hdr), handle_.lock()};
+  ctx.may_defer = quick;
+  CallTask task{shared_from_this(), program, std::move(ctx), std::move(rec), args_at,
+                asio::make_work_guard(strand_.get_inner_executor())};
   // defer (not post) to the loop: the task goes on this thread's private
   // queue and runs right after the reader yields.
   if (quick) {
@@ -1069,5 +1099,7 @@ uint16_t RpcServer::port() const { return impl_->port(); }
 void RpcServer::run(bool handle_signals) { impl_->run(handle_signals); }
 void RpcServer::stop() { impl_->stop(); }
 size_t RpcServer::connection_count() const { return impl_->connection_count(); }
+
+uint64_t RpcServer::deferred_calls() const { return impl_->deferred_calls(); }
 
 }  // namespace pnfsgw::net

@@ -49,6 +49,9 @@ class RpcServer {
   void stop();
   // Connections currently open (for tests and monitoring). Safe from any thread.
   size_t connection_count() const;
+  // Calls begun on an event loop that their handler sent on to the worker
+  // pool (Disposition::kDefer). Safe from any thread.
+  uint64_t deferred_calls() const;
 
  private:
   struct Impl;

@@ -34,6 +34,10 @@ struct Nfs3Ctx {
   Nfs3Core& core;
   const rpc::CallContext& call;
   gw::Caller caller;
+  // Set by a procedure running on an event loop (call.may_defer) that
+  // would have to wait: it encoded nothing and changed nothing, and the
+  // call goes on to the worker pool (rpc::Disposition::kDefer).
+  bool deferred = false;
 };
 
 // A procedure: decodes its arguments, runs, encodes its whole result

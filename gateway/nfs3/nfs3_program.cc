@@ -72,7 +72,7 @@ rpc::Disposition Nfs3Server::handle(const rpc::CallContext& call, xdr::XdrDecode
       return rpc::Disposition::kReply;
     }
     *stat = d.fn(ctx, args, out) ? rpc::SUCCESS : rpc::GARBAGE_ARGS;
-    return rpc::Disposition::kReply;
+    return ctx.deferred ? rpc::Disposition::kDefer : rpc::Disposition::kReply;
   };
   return d.cache_reply ? drc_->serve(call, args, out, stat, run) : run();
 }
@@ -96,6 +96,17 @@ bool Nfs3Server::runs_inline(const rpc::CallHeader& hdr, std::span<const uint8_t
       d.var_opaque(NFS3_FHSIZE);
       d.u64();
       return d.u32() <= rpc::kInlineReadMax && d.ok();
+    }
+    case NFSPROC3_WRITE: {
+      // A small UNSTABLE WRITE over blocks the file has is a copy into the
+      // page cache; the procedure defers to the pool when it would be more
+      // (procs_io.cc). DATA_SYNC and FILE_SYNC always wait for the device.
+      xdr::XdrDecoder d(args);
+      d.var_opaque(NFS3_FHSIZE);
+      d.u64();
+      const uint32_t count = d.u32();
+      const uint32_t stable = d.u32();
+      return d.ok() && stable == UNSTABLE && count <= rpc::kInlineWriteMax;
     }
     default:
       return false;

@@ -85,8 +85,18 @@ nfsstat3 do_write(Nfs3Ctx& ctx, const WriteArgs& a, WriteRes* r) {
   r->wcc.after = r->wcc.before;
   if (int err = gw::check_io(ctx.caller, *r->wcc.before, true)) return errno_status(err);
   if (a.offset + a.data.size() < a.offset) return NFS3ERR_FBIG;
-  // Future break hook: recall layouts/caches of ino before writing.
-  auto n = ctx.core.fs->write(ino, a.offset, a.data);
+  Result<size_t> n = size_t{0};
+  if (ctx.call.may_defer) {
+    // On the event loop: only what needs no wait, else on to the pool.
+    auto quick = ctx.core.fs->write_quick(ino, a.offset, a.data);
+    if (!quick) {
+      ctx.deferred = true;
+      return NFS3_OK;  // nothing encoded: the pool runs the call again
+    }
+    n = std::move(*quick);
+  } else {
+    n = ctx.core.fs->write(ino, a.offset, a.data);
+  }
   if (!n) {
     r->wcc.after = attr_of(ctx, ino);
     return errno_status(n.err());
@@ -116,6 +126,7 @@ bool proc_write(Nfs3Ctx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
   a.data = a.data.first(count);
   WriteRes r;
   nfsstat3 st = do_write(ctx, a, &r);
+  if (ctx.deferred) return true;
   enc.u32(st);
   encode_wcc_data(enc, r.wcc, ctx.core.fsid);
   if (st == NFS3_OK) {

@@ -150,6 +150,11 @@ struct CallContext {
   // Where a handler may attach file parts to its reply; null when the
   // transport cannot send them (the handler then copies the data).
   ReplyFileData* file_data = nullptr;
+  // True when the call runs on an event-loop thread (runs_inline() said so)
+  // and may still go to the worker pool: a handler that finds it would have
+  // to wait after all returns Disposition::kDefer, having changed nothing
+  // and appended nothing.
+  bool may_defer = false;
 };
 
 // What a program's handler asks the transport to do with its reply.
@@ -157,12 +162,15 @@ enum class Disposition {
   kReply,  // send: the encoder holds the procedure results
   kDrop,   // send nothing (e.g. a retry of a request still in progress)
   kClose,  // close the connection
+  kDefer,  // only when ctx.may_defer: run the call again, on the worker pool
 };
 
 // The largest READ a program should let run inline (RpcProgram::runs_inline):
 // beyond it the copy (or, zero-copy, reading pages in from the device for
 // sendfile) takes long enough to hold up the event loop's other connections.
 constexpr uint32_t kInlineReadMax = 64 * 1024;
+// The same for a WRITE that goes into the page cache.
+constexpr uint32_t kInlineWriteMax = 64 * 1024;
 
 // A program served by the transport (e.g. NFS 100003 v4). The transport
 // answers NULL procedures (proc 0), version and program mismatches itself.

@@ -247,6 +247,58 @@ TEST_F(Nfs3IoFixture, OnlyQuickCallsRunInline) {
   EXPECT_FALSE(inline_for(NFSPROC3_READ, truncated));
   EXPECT_FALSE(inline_for(NFSPROC3_WRITE, fh));
   EXPECT_FALSE(inline_for(NFSPROC3_COMMIT, fh));
+  // A small UNSTABLE WRITE may start on the loop (it defers when it would
+  // wait); a stable or a large one goes to the pool.
+  for (uint32_t stable : {UNSTABLE, DATA_SYNC, FILE_SYNC}) {
+    for (uint32_t count : {4096u, 65536u, 65537u}) {
+      xdr::XdrEncoder wr;
+      put_fh(wr, root_fh_);
+      wr.u64(0);
+      wr.u32(count);
+      wr.u32(stable);
+      EXPECT_EQ(inline_for(NFSPROC3_WRITE, wr), stable == UNSTABLE && count <= 65536)
+          << count << " " << stable;
+    }
+  }
+}
+
+// On the event loop a WRITE the filesystem cannot do without waiting (the
+// host directory has no quick path) asks for the pool, having written
+// nothing and encoded nothing; there it runs, and the duplicate request
+// cache still answers a retransmit from the first run's reply.
+TEST_F(Nfs3IoFixture, AWriteThatWouldWaitOnTheLoopIsDeferredUntouched) {
+  Fh f = create(root_fh_, "f");
+  xdr::XdrEncoder a;
+  put_fh(a, f);
+  a.u64(0);
+  a.u32(5);
+  a.u32(UNSTABLE);
+  a.var_opaque("hello", 5);
+  rpc::CallContext ctx;
+  ctx.hdr.xid = 4242;
+  ctx.hdr.prog = NFS_PROGRAM;
+  ctx.hdr.vers = NFS_V3;
+  ctx.hdr.proc = NFSPROC3_WRITE;
+  ctx.hdr.flavor = rpc::AUTH_SYS;
+  ctx.may_defer = true;
+  auto run = [&](xdr::XdrEncoder* out, rpc::AcceptStat* stat) {
+    xdr::XdrDecoder dec(a.buffer().data(), a.buffer().size());
+    return server_->handle(ctx, dec, *out, stat);
+  };
+  xdr::XdrEncoder out;
+  rpc::AcceptStat stat = rpc::SUCCESS;
+  EXPECT_EQ(run(&out, &stat), rpc::Disposition::kDefer);
+  EXPECT_EQ(out.size(), 0u);
+  EXPECT_EQ(getattr(f).size, 0u);
+  ctx.may_defer = false;  // on the pool
+  EXPECT_EQ(run(&out, &stat), rpc::Disposition::kReply);
+  ASSERT_GT(out.size(), 4u);
+  EXPECT_EQ(xdr::XdrDecoder(out.buffer().data(), out.buffer().size()).u32(), NFS3_OK);
+  EXPECT_EQ(read(f, 0, 100).data, "hello");
+  xdr::XdrEncoder again;  // a retransmit: the same bytes, from the cache
+  ctx.may_defer = true;
+  EXPECT_EQ(run(&again, &stat), rpc::Disposition::kReply);
+  EXPECT_EQ(again.buffer(), out.buffer());
 }
 
 }  // namespace

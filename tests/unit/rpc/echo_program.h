@@ -30,6 +30,8 @@ enum EchoProc : uint32_t {
   kBlock = 5,     // u32 ms: sleeps, tracking how many handlers run at once
   kThrow = 6,     // throws
   kWhoAmI = 7,    // -> {flavor, uid, gid, machine, peer}; runs inline
+  kDeferred = 8,  // runs inline, asks for the pool (Disposition::kDefer); there
+                  // -> u32 ctx.may_defer (0)
 };
 
 class EchoProgram : public RpcProgram {
@@ -39,7 +41,7 @@ class EchoProgram : public RpcProgram {
   uint32_t max_version() const override { return kEchoMaxVers; }
 
   bool runs_inline(const CallHeader& hdr, std::span<const uint8_t>) const override {
-    return hdr.proc == kEcho || hdr.proc == kWhoAmI;
+    return hdr.proc == kEcho || hdr.proc == kWhoAmI || hdr.proc == kDeferred;
   }
 
   Disposition handle(const CallContext& ctx, xdr::XdrDecoder& args, xdr::XdrEncoder& out,
@@ -92,6 +94,13 @@ class EchoProgram : public RpcProgram {
       }
       case kThrow:
         throw std::runtime_error("echo program asked to throw");
+      case kDeferred:
+        if (ctx.may_defer) {
+          defer_asks_++;
+          return Disposition::kDefer;
+        }
+        out.u32(ctx.may_defer ? 1 : 0);
+        return Disposition::kReply;
       case kWhoAmI:
         out.u32(ctx.hdr.flavor);
         out.u32(ctx.hdr.sys.uid);
@@ -122,6 +131,7 @@ class EchoProgram : public RpcProgram {
     return last_conn_;
   }
   int max_running() const { return max_running_.load(); }
+  int defer_asks() const { return defer_asks_.load(); }
   // The threads kEcho calls ran on, and those every other call ran on.
   std::set<std::thread::id> echo_threads() {
     std::lock_guard lk(mu_);
@@ -150,6 +160,7 @@ class EchoProgram : public RpcProgram {
   std::set<std::thread::id> echo_threads_;             // guarded by mu_
   std::set<std::thread::id> block_threads_;            // guarded by mu_
   std::atomic<int> running_{0};
+  std::atomic<int> defer_asks_{0};
   std::atomic<int> max_running_{0};
   std::atomic<int> blocks_done_{0};
 };

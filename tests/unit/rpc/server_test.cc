@@ -364,6 +364,35 @@ TEST(RpcServer, BusyPollingLoopsAnswerEveryCallAndStillStop) {
   EXPECT_TRUE(c.wait_for_close());
 }
 
+// A call begun on the event loop whose handler finds it would have to wait
+// goes on to the worker pool and runs there once more, with one reply; a
+// call that did not ask is never run twice.
+TEST(RpcServer, AnInlineCallThatDefersRunsAgainOnThePoolAndIsAnsweredOnce) {
+  ServerHarness h;
+  TestRpcClient c(h.port());
+  for (int i = 0; i < 20; ++i) {
+    auto r = c.call(kEchoProg, 1, kDeferred);
+    ASSERT_TRUE(r) << "call " << i;
+    xdr::XdrDecoder d(r->body);
+    EXPECT_EQ(d.u32(), 0u);  // ran with may_defer off: on the pool
+  }
+  EXPECT_EQ(h.echo().defer_asks(), 20);
+  EXPECT_EQ(h.server().deferred_calls(), 20u);
+  // Pipelined, mixed with calls that stay on the loop.
+  std::map<uint32_t, bool> sent;
+  for (int i = 0; i < 50; ++i) {
+    sent[c.send_call(kEchoProg, 1, kDeferred, {})] = true;
+    sent[c.send_call(kEchoProg, 1, kEcho, echo_args(bytes_of("e")))] = false;
+  }
+  for (int i = 0; i < 100; ++i) {
+    auto r = c.read_reply();
+    ASSERT_TRUE(r) << "reply " << i;
+    ASSERT_EQ(sent.erase(r->hdr.xid), 1u) << "a second reply to xid " << r->hdr.xid;
+  }
+  EXPECT_EQ(h.echo().defer_asks(), 70);
+  EXPECT_EQ(h.server().deferred_calls(), 70u);
+}
+
 TEST(RpcServer, StopIsIdempotentAndWorksBeforeRun) {
   EchoProgram echo;
   net::ServerOptions o;

@@ -1,4 +1,5 @@
 // StoreFs: namespace, read/write, truncate, persistence.
+#include <cstring>
 #include <set>
 #include <thread>
 
@@ -136,6 +137,38 @@ TEST_F(StoreTest, NoInodeNumberIsHandedOutTwiceAcrossReopen) {
   ASSERT_TRUE(fs_->unlink(fs_->root(), "c"));
   reopen();
   EXPECT_GT(mkfile("d"), c);
+}
+
+// write_quick(): what a caller on an event loop may do without waiting. It
+// writes in place over blocks the file has, and otherwise does nothing.
+TEST_F(StoreTest, QuickWritesGoInPlaceOnlyAndOtherwiseLeaveTheFileAlone) {
+  auto bytes = [](const char* s) {
+    return std::span(reinterpret_cast<const uint8_t*>(s), strlen(s));
+  };
+  breaker_.at_once = true;  // no layouts to recall, as with the NullBreaker
+  InodeId f = mkfile("f");
+  EXPECT_FALSE(fs_->write_quick(f, 0, bytes("abcd")).has_value());  // a hole: blocks needed
+  EXPECT_EQ(size(f), 0u);
+  std::string want = pattern(8192, 'a');
+  put(f, 0, want);
+  ASSERT_TRUE(fs_->fsync(f, false));  // with the write cache on, written back now
+  auto q = fs_->write_quick(f, 100, bytes("XYZ"));
+  ASSERT_TRUE(q.has_value());
+  ASSERT_TRUE(*q) << strerror(q->err());
+  EXPECT_EQ(q->value(), 3u);
+  want.replace(100, 3, "XYZ");
+  EXPECT_EQ(all(f), want);
+  EXPECT_FALSE(fs_->write_quick(f, 8190, bytes("12345")).has_value());  // would extend the file
+  put(f, 8192, "tail");  // new blocks: with the write cache on, kept in memory
+  want += "tail";
+#ifdef PNFSGW_STORE_TEST_WRITE_CACHE
+  // Cached bytes must stay the latest: any write to the file takes the full path.
+  EXPECT_FALSE(fs_->write_quick(f, 0, bytes("Q")).has_value());
+  ASSERT_TRUE(fs_->fsync(f, false));
+#endif
+  breaker_.at_once = false;  // layouts may exist: a break could wait for a recall
+  EXPECT_FALSE(fs_->write_quick(f, 0, bytes("Q")).has_value());
+  EXPECT_EQ(all(f), want);
 }
 
 TEST_F(StoreTest, HandlesResolveAcrossReopenAndGoStaleWhenRemoved) {
