@@ -209,8 +209,8 @@ SequenceResult ClientTable::sequence(const SessionId& sid, uint32_t seqid, uint3
   }
   slot.seqid = seqid;
   slot.in_progress = true;
+  slot.prev_kind = slot.kind;  // the reply stays until finish_slot(), for abandon_slot()
   slot.kind = Slot::Kind::kUncached;
-  slot.reply.clear();
   bool bound = false;
   for (auto& w : s->conns) bound |= w.lock().get() == conn.get();
   if (!bound) s->conns.push_back(conn);  // SP4_NONE: implicit fore binding
@@ -221,6 +221,16 @@ SequenceResult ClientTable::sequence(const SessionId& sid, uint32_t seqid, uint3
   }
   r.session = s;
   return r;
+}
+
+void ClientTable::abandon_slot(Session& s, uint32_t slotid) {
+  std::lock_guard<std::mutex> lk(s.mu);
+  if (slotid >= s.slots.size()) return;
+  Slot& slot = s.slots[slotid];
+  if (!slot.in_progress) return;
+  slot.in_progress = false;
+  slot.seqid--;
+  slot.kind = slot.prev_kind;
 }
 
 void ClientTable::finish_slot(Session& s, uint32_t slotid, bool cache,

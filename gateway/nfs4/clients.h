@@ -44,6 +44,9 @@ struct Slot {
   bool in_progress = false;
   Kind kind = Kind::kEmpty;
   std::vector<uint8_t> reply;  // whole COMPOUND4res when kCached
+  // While in_progress: the kind of the request before, which the reply
+  // still belongs to, for abandon_slot().
+  Kind prev_kind = Kind::kEmpty;
 };
 
 class Session {
@@ -125,6 +128,10 @@ class ClientTable {
                           uint32_t highest_slotid, const std::shared_ptr<rpc::RpcConnection>& conn);
   // Finishes the request that SEQUENCE started on this slot.
   void finish_slot(Session& s, uint32_t slotid, bool cache, const std::vector<uint8_t>& reply);
+  // Puts the slot back as it was before SEQUENCE started the request (a
+  // COMPOUND begun on an event loop that goes on to the pool, where its
+  // SEQUENCE runs again as a new request).
+  void abandon_slot(Session& s, uint32_t slotid);
   nfsstat4 destroy_session(const SessionId& sid, const rpc::RpcConnection* conn);
   // DESTROY_CLIENTID: fails with CLIENTID_BUSY while sessions exist.
   nfsstat4 destroy_clientid(uint64_t clientid);

@@ -185,6 +185,7 @@ bool Nfs4Server::runs_inline(const rpc::CallHeader& hdr, std::span<const uint8_t
     uint32_t n = d.array_len(8);
     for (uint32_t i = 0; i < n; i++) d.u32();
   };
+  int writes = 0;
   for (uint32_t i = 0; i < nops && d.ok(); i++) {
     switch (d.u32()) {
       case OP_SEQUENCE:
@@ -218,6 +219,19 @@ bool Nfs4Server::runs_inline(const rpc::CallHeader& hdr, std::span<const uint8_t
         d.skip(8 + 8 + 4 + 4);  // cookie, verifier, dircount, maxcount
         skip_bitmap();
         break;
+      case OP_WRITE: {
+        // A small UNSTABLE WRITE, which defers to the pool when the store
+        // would wait (op_write). One per COMPOUND: a deferral runs the
+        // COMPOUND again from the start, and a WRITE done before it would
+        // be done twice.
+        if (writes++ > 0) return false;
+        d.skip(16 + 8);  // stateid, offset
+        if (d.u32() != UNSTABLE4) return false;
+        uint32_t len = d.u32();
+        if (len > rpc::kInlineWriteMax) return false;
+        d.skip((len + 3) & ~3u);
+        break;
+      }
       default:
         return false;
     }
@@ -270,6 +284,15 @@ rpc::Disposition Nfs4Server::handle_compound(const rpc::CallContext& call, xdr::
       out.patch_u32(resop_off, OP_ILLEGAL);
     } else if (status == NFS4_OK) {
       status = d->fn ? d->fn(ctx, dec, out) : NFS4ERR_NOTSUPP;
+      if (ctx.deferred) {
+        // Nothing before this op changed anything but the slot (runs_inline
+        // admits read-only ops and one WRITE): put it back, and the pool
+        // runs the COMPOUND from the start.
+        if (ctx.session) core_->clients.abandon_slot(*ctx.session, ctx.slot);
+        ctx.drop_file_parts_from(ctx.reply_base);
+        out.truncate(ctx.reply_base);
+        return rpc::Disposition::kDefer;
+      }
       if (status == NFS4_OK && !dec.ok()) {
         ctx.drop_file_parts_from(ctx.op_body);
         out.truncate(ctx.op_body);

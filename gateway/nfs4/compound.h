@@ -68,6 +68,10 @@ struct CompoundCtx {
   std::optional<std::vector<uint8_t>> replay;
   size_t reply_base = 0;  // offset of COMPOUND4res in the encoder
   size_t op_body = 0;     // offset of the current op's result body
+  // Set by an op running on an event loop (call.may_defer) that would have
+  // to wait: it changed nothing, and the COMPOUND goes on to the worker
+  // pool (rpc::Disposition::kDefer) with its slot put back.
+  bool deferred = false;
   // Reply bytes sent from files (a READ's data) rather than the encoder:
   // they count against the session's maxresponsesize too.
   size_t file_bytes() const { return call.file_data ? call.file_data->bytes : 0; }

@@ -84,6 +84,30 @@ TEST_F(Fixture, RetryOfAnUncachedReplyAnswersRetryUncachedRep) {
   EXPECT_EQ(table.sequence(s->id, 1, 0, 0, conn).status, NFS4ERR_RETRY_UNCACHED_REP);
 }
 
+// A COMPOUND begun on an event loop that goes on to the pool gives its slot
+// back: its SEQUENCE then runs again as the same new request, and a retry
+// of the request before still gets that one's reply.
+TEST_F(Fixture, AnAbandonedSlotTakesTheSameSeqidAgainAndKeepsTheReplyBefore) {
+  auto s = new_session(new_client("a"));
+  ASSERT_EQ(table.sequence(s->id, 1, 0, 0, conn).status, NFS4_OK);
+  table.finish_slot(*s, 0, true, {7, 7});
+  ASSERT_EQ(table.sequence(s->id, 2, 0, 0, conn).status, NFS4_OK);
+  table.abandon_slot(*s, 0);
+  SequenceResult before = table.sequence(s->id, 1, 0, 0, conn);
+  ASSERT_EQ(before.status, NFS4_OK);
+  EXPECT_TRUE(before.replay);
+  EXPECT_EQ(before.reply, (std::vector<uint8_t>{7, 7}));
+  SequenceResult again = table.sequence(s->id, 2, 0, 0, conn);
+  ASSERT_EQ(again.status, NFS4_OK);
+  EXPECT_FALSE(again.replay);
+  table.finish_slot(*s, 0, true, {8});
+  EXPECT_EQ(table.sequence(s->id, 2, 0, 0, conn).reply, (std::vector<uint8_t>{8}));
+  // On a slot never used, abandoning leaves it unused.
+  ASSERT_EQ(table.sequence(s->id, 1, 1, 1, conn).status, NFS4_OK);
+  table.abandon_slot(*s, 1);
+  EXPECT_EQ(table.sequence(s->id, 1, 1, 1, conn).status, NFS4_OK);
+}
+
 TEST_F(Fixture, SeqidsOtherThanSameOrNextAreMisordered) {
   auto s = new_session(new_client("a"));
   EXPECT_EQ(table.sequence(s->id, 2, 0, 0, conn).status, NFS4ERR_SEQ_MISORDERED);

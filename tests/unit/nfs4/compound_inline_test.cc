@@ -5,6 +5,7 @@
 
 #include <array>
 #include <memory>
+#include <vector>
 
 #include "gateway/nfs4/filehandle.h"
 #include "gateway/nfs4/nfs4_const.h"
@@ -64,6 +65,15 @@ class CompoundInlineTest : public backend::testing::HostDirFsTest {
     e.u64(0);
     e.u32(count);
   }
+  static void write(xdr::XdrEncoder& e, uint32_t stable, uint32_t len) {
+    e.u32(OP_WRITE);
+    std::array<uint8_t, 16> stateid{};
+    e.fixed_opaque(stateid.data(), stateid.size());
+    e.u64(0);
+    e.u32(stable);
+    std::vector<uint8_t> data(len, 'w');
+    e.var_opaque(data.data(), data.size());
+  }
   bool runs_inline(const xdr::XdrEncoder& e, uint32_t proc = 1) {
     rpc::CallHeader h;
     h.prog = 100003;
@@ -97,6 +107,17 @@ TEST_F(CompoundInlineTest, ReadOnlyCompoundsRunInline) {
   putfh(r);
   read(r, 4096);
   EXPECT_TRUE(runs_inline(r));
+
+  // A small UNSTABLE WRITE starts on the loop; op_write defers the
+  // COMPOUND to the pool when the store would wait.
+  for (uint32_t len : {1u, 4096u, 65536u}) {
+    auto w = compound(1, 4);
+    sequence(w);
+    putfh(w);
+    write(w, UNSTABLE4, len);
+    getattr(w);
+    EXPECT_TRUE(runs_inline(w)) << len;
+  }
 }
 
 TEST_F(CompoundInlineTest, CompoundsThatMayWaitGoToThePool) {
@@ -106,11 +127,30 @@ TEST_F(CompoundInlineTest, CompoundsThatMayWaitGoToThePool) {
   read(big, 1 << 20);
   EXPECT_FALSE(runs_inline(big));
 
-  auto w = compound(1, 3);  // WRITE waits for the group commit
+  auto w = compound(1, 3);  // a WRITE cut short
   sequence(w);
   putfh(w);
   w.u32(OP_WRITE);
   EXPECT_FALSE(runs_inline(w));
+
+  auto stable = compound(1, 3);  // FILE_SYNC waits for the device
+  sequence(stable);
+  putfh(stable);
+  write(stable, FILE_SYNC4, 4096);
+  EXPECT_FALSE(runs_inline(stable));
+
+  auto large = compound(1, 3);
+  sequence(large);
+  putfh(large);
+  write(large, UNSTABLE4, 65537);
+  EXPECT_FALSE(runs_inline(large));
+
+  auto two = compound(1, 4);  // a deferral would do the first one twice
+  sequence(two);
+  putfh(two);
+  write(two, UNSTABLE4, 4096);
+  write(two, UNSTABLE4, 4096);
+  EXPECT_FALSE(runs_inline(two));
 
   auto v40 = compound(0, 2);  // NFSv4.0: the duplicate request cache
   putfh(v40);
