@@ -42,7 +42,8 @@ bool StoreFs::is_cached(InodeId ino) const {
   return cache_->files.count(ino) != 0;
 }
 
-std::optional<Result<size_t>> StoreFs::write_cached(InodeId ino, uint64_t off, std::span<const uint8_t> data) {
+std::optional<Result<size_t>> StoreFs::write_cached(InodeId ino, uint64_t off, std::span<const uint8_t> data,
+                                                    bool may_wait) {
   WriteCache* c = cache_.get();
   if (!c || data.size() > c->limit / 4 || read_only()) return std::nullopt;
   if (!is_cached(ino)) {  // regular files only; the full path answers for the rest
@@ -56,6 +57,7 @@ std::optional<Result<size_t>> StoreFs::write_cached(InodeId ino, uint64_t off, s
     std::unique_lock lk(c->mu);
     if (c->reserved + need + kSpareBlocks > free_blocks_.load()) return std::nullopt;
     if (c->bytes + data.size() > c->limit) {
+      if (!may_wait) return std::nullopt;
       lk.unlock();
       make_room(data.size());
       continue;

@@ -135,8 +135,9 @@ class StoreFs final : public backend::Filesystem {
                                                size_t count) override;
   Result<size_t> write(backend::InodeId ino, uint64_t offset,
                        std::span<const uint8_t> data) override;
-  // In place, when the blocks are there, nothing of the file is cached and
-  // no layout needs recalling (NullBreaker); else nullopt.
+  // In place (the blocks are there, nothing of the file is cached) or into
+  // the write cache when it has room, and no layout needs recalling
+  // (NullBreaker); else nullopt.
   std::optional<Result<size_t>> write_quick(backend::InodeId ino, uint64_t offset,
                                             std::span<const uint8_t> data) override;
   Status fsync(backend::InodeId ino, bool data_only) override;
@@ -256,9 +257,10 @@ class StoreFs final : public backend::Filesystem {
   struct WriteCache;
   struct CachedFile;
   // Keeps the write in the cache: nullopt when it does not fit (then the
-  // caller writes ino's cached bytes back and takes the full path).
+  // caller writes ino's cached bytes back and takes the full path). At the
+  // cache's limit it waits for room, or with may_wait false answers nullopt.
   std::optional<Result<size_t>> write_cached(backend::InodeId ino, uint64_t off,
-                                             std::span<const uint8_t> data);
+                                             std::span<const uint8_t> data, bool may_wait = true);
   bool is_cached(backend::InodeId ino) const;
   // Writes ino's cached bytes to the store (one batch); ok if none. Every
   // change of a file's mapping, size or times other than write() calls it

@@ -245,13 +245,17 @@ std::optional<Result<size_t>> StoreFs::write_quick(InodeId ino, uint64_t offset,
                                                    std::span<const uint8_t> data) {
   if (offset > kMaxFileSize || data.size() > kMaxFileSize - offset)
     return Result<size_t>::error(EFBIG);
-  // A break that is not granted at once waits for a recall; cached bytes
-  // must stay the latest (write() puts this write in the cache too).
-  if (data.empty() || !breaker_->grants_at_once() || is_cached(ino)) return std::nullopt;
-  auto fast = write_in_place(ino, offset, data);
-  if (!fast) return std::nullopt;
-  if (!*fast) return Result<size_t>::error(fast->err());
-  return data.size();
+  // A break that is not granted at once waits for a recall. The order is
+  // write()'s: in place unless the file has cached bytes (they must stay
+  // the latest), else into the cache, which is quick while it has room.
+  if (data.empty() || !breaker_->grants_at_once()) return std::nullopt;
+  if (!is_cached(ino)) {
+    if (auto fast = write_in_place(ino, offset, data)) {
+      if (!*fast) return Result<size_t>::error(fast->err());
+      return data.size();
+    }
+  }
+  return write_cached(ino, offset, data, false);
 }
 
 Status StoreFs::plan_write(InodeId ino, uint64_t offset, uint64_t end, uint64_t* file, uint64_t* off,

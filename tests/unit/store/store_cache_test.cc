@@ -432,6 +432,32 @@ TEST_F(GatedWriteCacheTest, AWriterAtTheLimitWaitsForTheWriteBackUnderWayInstead
   EXPECT_EQ(all(f), want);
 }
 
+// A write on an event loop (write_quick) goes into the cache while it has
+// room; at the limit, where write() would wait for the write-back, it
+// answers nullopt and leaves the file alone.
+TEST_F(GatedWriteCacheTest, AQuickWriteTakesTheCacheButNeverWaitsForRoom) {
+  breaker_.at_once = true;
+  InodeId f = mkfile("q");
+  constexpr uint64_t M = 1 << 20;
+  const std::string chunk = pattern(M, 'k');
+  auto first = fs_->write_quick(f, 0, std::span(reinterpret_cast<const uint8_t*>(chunk.data()), M));
+  ASSERT_TRUE(first.has_value());
+  ASSERT_TRUE(*first);
+  EXPECT_EQ(fs_->cached_bytes(), M);
+  dev_->hold();
+  for (uint64_t i = 1; i < 5; i++) put(f, i * M, chunk);
+  ASSERT_TRUE(dev_->wait_for_waiter()) << "the write-back thread did not start at half the limit";
+  for (uint64_t i = 5; i < 8; i++) put(f, i * M, chunk);  // full
+  auto full = fs_->write_quick(f, 8 * M, std::span(reinterpret_cast<const uint8_t*>(chunk.data()), M));
+  EXPECT_FALSE(full.has_value());
+  EXPECT_EQ(size(f), 8 * M);
+  dev_->release();
+  ASSERT_TRUE(fs_->fsync(f, false));
+  std::string want;
+  for (int i = 0; i < 8; i++) want += chunk;
+  EXPECT_EQ(all(f), want);
+}
+
 TEST_F(SmallWriteCacheTest, TheChangeAttributeNeverGoesBackAcrossWriteBacks) {
   InodeId f = mkfile("ch");
   std::atomic<bool> stop{false};
