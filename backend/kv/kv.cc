@@ -77,13 +77,9 @@ Status scan(MDB_cursor* c, int rc, MDB_val& k, MDB_val& v, std::string_view end_
 }  // namespace
 
 Result<std::string> Txn::get(Db db, std::string_view key) const {
-  if (poisoned_ != 0) return Result<std::string>::error(poisoned_);
-  if (key.empty()) return Result<std::string>::error(EINVAL);
-  MDB_val k = to_val(key);
-  MDB_val v;
-  int rc = mdb_get(txn_, db.dbi, &k, &v);
-  if (rc != 0) return Result<std::string>::error(to_errno(rc, "get"));
-  return std::string(to_view(v));
+  auto v = get_view(db, key);
+  if (!v) return Result<std::string>::error(v.err());
+  return std::string(v.value());
 }
 
 Result<std::string_view> Txn::get_view(Db db, std::string_view key) const {

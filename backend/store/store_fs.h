@@ -260,7 +260,11 @@ class StoreFs final : public backend::Filesystem {
   // caller writes ino's cached bytes back and takes the full path). At the
   // cache's limit it waits for room, or with may_wait false answers nullopt.
   std::optional<Result<size_t>> write_cached(backend::InodeId ino, uint64_t off,
-                                             std::span<const uint8_t> data, bool may_wait = true);
+                                             std::span<const uint8_t> data, bool may_wait);
+  // write()'s paths without a commit of its own: in place, else into the
+  // cache (write_cached, may_wait as there); nullopt when neither applies.
+  std::optional<Result<size_t>> write_uncommitted(backend::InodeId ino, uint64_t off,
+                                                  std::span<const uint8_t> data, bool may_wait);
   bool is_cached(backend::InodeId ino) const;
   // Writes ino's cached bytes to the store (one batch); ok if none. Every
   // change of a file's mapping, size or times other than write() calls it

@@ -215,15 +215,7 @@ Result<size_t> StoreFs::write(InodeId ino, uint64_t offset, std::span<const uint
     if (!a) return Result<size_t>::error(a.err());
     return size_t{0};
   }
-  // In place when the blocks are there (and nothing of the file is cached,
-  // which must stay the latest); else into the write cache; else now.
-  if (!is_cached(ino)) {
-    if (auto fast = write_in_place(ino, offset, data)) {
-      if (!*fast) return Result<size_t>::error(fast->err());
-      return data.size();
-    }
-  }
-  if (auto cached = write_cached(ino, offset, data)) return *cached;
+  if (auto fast = write_uncommitted(ino, offset, data, true)) return *fast;
   if (Status st = flush_cached(ino); !st) return Result<size_t>::error(st.err());
   uint64_t end = offset + data.size();
   Status st = broken_change(
@@ -241,21 +233,27 @@ Result<size_t> StoreFs::write(InodeId ino, uint64_t offset, std::span<const uint
   return data.size();
 }
 
-std::optional<Result<size_t>> StoreFs::write_quick(InodeId ino, uint64_t offset,
-                                                   std::span<const uint8_t> data) {
-  if (offset > kMaxFileSize || data.size() > kMaxFileSize - offset)
-    return Result<size_t>::error(EFBIG);
-  // A break that is not granted at once waits for a recall. The order is
-  // write()'s: in place unless the file has cached bytes (they must stay
-  // the latest), else into the cache, which is quick while it has room.
-  if (data.empty() || !breaker_->grants_at_once()) return std::nullopt;
+std::optional<Result<size_t>> StoreFs::write_uncommitted(InodeId ino, uint64_t offset,
+                                                         std::span<const uint8_t> data, bool may_wait) {
+  // In place when the blocks are there (and nothing of the file is cached,
+  // which must stay the latest); else into the write cache.
   if (!is_cached(ino)) {
     if (auto fast = write_in_place(ino, offset, data)) {
       if (!*fast) return Result<size_t>::error(fast->err());
       return data.size();
     }
   }
-  return write_cached(ino, offset, data, false);
+  return write_cached(ino, offset, data, may_wait);
+}
+
+std::optional<Result<size_t>> StoreFs::write_quick(InodeId ino, uint64_t offset,
+                                                   std::span<const uint8_t> data) {
+  // A break that is not granted at once waits for a recall; the odd cases
+  // (nothing to write, past the largest size) are write()'s to answer.
+  if (data.empty() || offset > kMaxFileSize || data.size() > kMaxFileSize - offset ||
+      !breaker_->grants_at_once())
+    return std::nullopt;
+  return write_uncommitted(ino, offset, data, false);
 }
 
 Status StoreFs::plan_write(InodeId ino, uint64_t offset, uint64_t end, uint64_t* file, uint64_t* off,

@@ -8,7 +8,9 @@
 //   - a call the program says runs inline (RpcProgram::runs_inline: quick,
 //     never waits) is deferred to the loop itself, so the loop's thread runs
 //     it as soon as the reader has gone back to waiting: no hand-off, no
-//     futex, no context switch;
+//     futex, no context switch; a handler that finds it would wait after
+//     all (CallContext::may_defer) answers Disposition::kDefer, having
+//     changed nothing, and the call is posted to the pool as it stands;
 //   - any other call (one that waits for the store's group commit, say) is
 //     posted to the pool, so the loop goes on serving its other connections
 //     and further calls on this one run concurrently.
@@ -811,6 +813,7 @@ void ConnectionIo::complete_call(Disposition disp) {
   if (closed_) return;
   switch (disp) {
     case Disposition::kReply:  // sent by the worker
+    case Disposition::kDefer:  // run again on the pool by CallTask; never here
       break;
     case Disposition::kDrop:
       release_slots(1);
