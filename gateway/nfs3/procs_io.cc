@@ -37,23 +37,22 @@ bool proc_read(Nfs3Ctx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) {
     encode_post_op_attr(enc, attr, ctx.core.fsid);
     return true;
   }
-  // READ3resok: the attributes come before the data, but they should be
-  // the ones after the read; leave room for them and fill them in last.
+  // READ3resok's attributes are the ones taken before the read. A client
+  // caches the data under them: attributes from before a WRITE that races
+  // the read only make it fetch the data again, while attributes from after
+  // it would label the old data as current (the read takes no lock). A READ
+  // changes no attribute (no atime), so they are also the ones after it.
   // The data goes straight into the reply buffer, or stays in the file and
   // goes out as the reply's file parts (gw::append_read_data).
   count = std::min(count, ctx.core.opts.max_read);
   const size_t st_off = enc.reserve_u32();
-  const size_t attr_off = enc.append_space(kPostOpAttrSize);
+  encode_post_op_attr(enc, attr, ctx.core.fsid);
   const size_t count_off = enc.reserve_u32();
   const size_t eof_off = enc.reserve_u32();
   const size_t len_off = enc.reserve_u32();
   bool eof = false;
   Result<size_t> n =
       gw::append_read_data(ctx.call, *ctx.core.fs, ino, offset, count, true, enc, &eof);
-  if (auto after = attr_of(ctx, ino)) attr = after;
-  xdr::XdrEncoder attrs;
-  encode_post_op_attr(attrs, attr, ctx.core.fsid);
-  memcpy(enc.data() + attr_off, attrs.data(), kPostOpAttrSize);
   if (!n) {
     enc.truncate(count_off);
     enc.patch_u32(st_off, errno_status(n.err()));

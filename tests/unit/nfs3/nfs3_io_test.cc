@@ -1,6 +1,10 @@
 // READ, WRITE, COMMIT.
 #include <unistd.h>
 
+#include <functional>
+#include <utility>
+
+#include "tests/unit/admin/admin_test_util.h"
 #include "tests/unit/nfs3/nfs3_test_util.h"
 
 namespace pnfsgw::nfs3::testing {
@@ -128,6 +132,44 @@ TEST_F(Nfs3IoFixture, ReadReturnsDataAttributesAndEof) {
   ReadOut past = read(f, 10000, 10);
   EXPECT_EQ(past.count, 0u);
   EXPECT_TRUE(past.eof);
+}
+
+// Lets a change land right after a read took its data, as a WRITE on
+// another thread may: the read holds no lock over the file.
+class ChangeAfterReadFs : public admin::testing::ForwardingFs {
+ public:
+  using ForwardingFs::ForwardingFs;
+  std::function<void()> after_read;
+  Result<size_t> read(backend::InodeId i, uint64_t o, std::span<uint8_t> b, bool* eof) override {
+    auto r = ForwardingFs::read(i, o, b, eof);
+    if (after_read) std::exchange(after_read, nullptr)();
+    return r;
+  }
+};
+
+// A client caches READ data under the reply's attributes. Attributes from
+// after a racing WRITE would label the old data as current (the client
+// would keep it); the ones from before only make it read again.
+TEST_F(Nfs3IoFixture, ReadAttributesAreThoseOfTheStateItsDataCameFrom) {
+  Fh f = create(root_fh_, "f");
+  ASSERT_EQ(write(f, 0, "hello").status, NFS3_OK);
+  const Fattr3 before = getattr(f);
+  const backend::InodeId ino = fs_->lookup(root(), "f")->ino;
+  ChangeAfterReadFs racy(fs_.get());
+  racy.after_read = [&] {
+    usleep(20000);  // a later mtime even on a coarse clock
+    ASSERT_TRUE(fs_->write(ino, 5, backend::testing::as_bytes(" world")));
+  };
+  serve(&racy);
+  ReadOut r = read(f, 0, 100);
+  ASSERT_EQ(r.status, NFS3_OK);
+  EXPECT_EQ(r.data, "hello");
+  ASSERT_TRUE(r.attr);
+  EXPECT_EQ(r.attr->size, 5u);
+  EXPECT_EQ(r.attr->mtime, before.mtime);
+  const Fattr3 now = getattr(f);  // the write did land, and the client will see it
+  EXPECT_EQ(now.size, 11u);
+  EXPECT_NE(now.mtime, before.mtime);
 }
 
 TEST_F(Nfs3IoFixture, ReadCountIsCappedAtOneMiB) {

@@ -132,11 +132,16 @@ class Nfs3ProcTest : public backend::testing::HostDirFsTest {
     std::array<uint8_t, 32> key{};
     for (size_t i = 0; i < key.size(); i++) key[i] = static_cast<uint8_t>(i * 7 + 1);
     fhc_ = std::make_unique<nfs4::FhCodec>(key);
+    serve(fs_.get());
+    root_fh_ = fh_of(root());
+  }
+
+  // (Re)starts the server over fs: fs_ itself, or a wrapper around it.
+  void serve(backend::Filesystem* fs) {
     Nfs3Options o;
     o.export_id = kExportId;
     o.write_verifier = kVerifier;
-    server_ = std::make_unique<Nfs3Server>(o, fs_.get(), fhc_.get());
-    root_fh_ = fh_of(root());
+    server_ = std::make_unique<Nfs3Server>(o, fs, fhc_.get());
   }
 
   void TearDown() override {
