@@ -24,7 +24,7 @@ def parse(path):
         kv = dict(f.split("=", 1) for f in rest.split() if "=" in f)
         if kind == "RESULT":
             key = (kv["server"], kv["proto"], kv["workload"], int(kv["clients"]))
-            results[key] = kv
+            results.setdefault(key, []).append(kv)
             every.append((key, kv))
         elif kind == "RSS":
             rss.append(kv)
@@ -33,6 +33,20 @@ def parse(path):
 
 def figure(r, workload):
     return float(r["mb_s"] if workload in THROUGHPUT else r["ops_s"])
+
+
+def median_round(rounds, workload):
+    """The round with the median figure (the lower middle one of an even
+    count): its figure, latencies and errors stand for the point."""
+    ranked = sorted(rounds, key=lambda r: figure(r, workload))
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def round_ratios(a_rounds, b_rounds, workload):
+    """pnfsgw / ganesha per round, the rounds paired by number."""
+    b_by = {r.get("round", "1"): figure(r, workload) for r in b_rounds}
+    return [figure(r, workload) / b_by[r.get("round", "1")] for r in a_rounds
+            if b_by.get(r.get("round", "1"))]
 
 
 def fmt(v):
@@ -80,13 +94,21 @@ def main():
               "target. The ceiling column: seqread against the loopback stream, seqwrite "
               "against the disk, 1-client rows of one call per op against the bare loopback round "
               "trip.", "",
-              "| proto | workload | clients | pnfsgw | ganesha | pnfsgw/ganesha | pnfsgw/ceiling "
-              "| pnfsgw p50/p99 us | ganesha p50/p99 us | target |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+              "Each server ran every point `rounds` times, alternating; a figure is the median "
+              "round's (its latencies with it), the ratio is of the two medians, and `rounds` "
+              "gives the lowest and highest ratio of a round against the other server's same "
+              "round.", "",
+              "| proto | workload | clients | pnfsgw | ganesha | pnfsgw/ganesha | rounds "
+              "| pnfsgw/ceiling | pnfsgw p50/p99 us | ganesha p50/p99 us | target |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     plot = []
     met = missed = 0
     for (p, w, c) in keys:
-        a, b = res.get(("pnfsgw", p, w, c)), res.get(("ganesha", p, w, c))
+        a_rounds, b_rounds = res.get(("pnfsgw", p, w, c), []), res.get(("ganesha", p, w, c), [])
+        a = median_round(a_rounds, w) if a_rounds else None
+        b = median_round(b_rounds, w) if b_rounds else None
+        spread = round_ratios(a_rounds, b_rounds, w)
+        spread_txt = (f"{min(spread):.2f}-{max(spread):.2f}" if len(spread) > 1 else "")
         fa = figure(a, w) if a else None
         fb = figure(b, w) if b else None
         ratio = fa / fb if fa is not None and fb else None
@@ -98,7 +120,8 @@ def main():
         elif fa is not None and w in ONE_CALL and c == 1 and rtt:
             cratio, cnote = fa / float(rtt["ops_s"]), " of rtt"
         unit = " MB/s" if w in THROUGHPUT else ""
-        ok = ratio is not None and ratio >= TARGET_RATIO and int(a["errors"]) == 0
+        errors = sum(int(r["errors"]) for r in a_rounds)
+        ok = ratio is not None and ratio >= TARGET_RATIO and errors == 0
         verdict = "met" if ok else "**not met**"
         if w == "null":
             verdict = "floor, no target"
@@ -114,7 +137,7 @@ def main():
         lines.append(
             f"| {p} | {w} | {c} | {fmt(fa) + unit if fa is not None else 'failed'}{errs(a)} "
             f"| {fmt(fb) + unit if fb is not None else 'failed'}{errs(b)} "
-            f"| {f'{ratio:.2f}' if ratio is not None else '-'} "
+            f"| {f'{ratio:.2f}' if ratio is not None else '-'} | {spread_txt} "
             f"| {f'{cratio:.0%}{cnote}' if cratio is not None else ''} "
             f"| {lat(a)} | {lat(b)} | {verdict} |")
         plot.append((f"{w}/{c}", p, ratio if ratio is not None else 0))
