@@ -45,7 +45,7 @@ constexpr char kUsage[] =
     "  --threads N          threads that run calls that may wait (default 16; calls that\n"
     "                       change the store wait for its group commit, so more threads,\n"
     "                       bigger batches); quick calls run on one event loop per core\n"
-    "  --busy-poll USEC     after handling a call, an event loop polls for the next one\n"
+    "  --busy-poll USEC     after answering a call, an event loop polls for the next one\n"
     "                       this long before it sleeps (default 50; 0 = sleep at once):\n"
     "                       lower latency for clients waiting on each call, for CPU\n"
     "  --admin-socket PATH  the admin socket (default DIR/admin.sock)\n"

@@ -4,6 +4,7 @@
 # runs on each binary in turn, R rounds; ab_report.py prints the medians.
 #   R=3 D=1.5 FS=256M tests/bench/nfs/ab_compare.sh OUT.txt \
 #     "before=/path/to/old/pnfsgw" "after=build-bench/pnfsgw:--backend hostdir"
+#   (also WORKLOADS="...", CLIENTS="1 4 16")
 #   python3 tests/bench/nfs/ab_report.py OUT.txt
 # Used for docs/bench/before-after.md. Servers are stopped by PID.
 set -u
@@ -28,7 +29,7 @@ sleep 2
 : >"$OUT"
 for proto in nfs4 nfs3; do
   for w in $WORKLOADS; do
-    for c in 1 4 16; do
+    for c in ${CLIENTS:-1 4 16}; do
       for r in $(seq "$R"); do
         for i in "${!NAMES[@]}"; do
           "$B/${proto}_bench" --port "${PORTS[$i]}" --workload "$w" --clients "$c" --duration "$D" \

@@ -3,7 +3,10 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <fstream>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -52,6 +55,7 @@ class EchoProgram : public RpcProgram {
     }
     switch (ctx.hdr.proc) {
       case kEcho: {
+        echo_tid_ = gettid();
         auto data = args.var_opaque(kEchoMax);
         if (!args.ok() || args.remaining() != 0) {
           *stat = GARBAGE_ARGS;
@@ -142,6 +146,14 @@ class EchoProgram : public RpcProgram {
     return block_threads_;
   }
   int blocks_done() const { return blocks_done_.load(); }
+  // The scheduler state ('R' running or runnable, 'S' asleep, ...) of the
+  // thread the last kEcho call ran on: an event loop's, which outlives it.
+  char echo_thread_state() const {
+    std::ifstream f("/proc/self/task/" + std::to_string(echo_tid_.load()) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    size_t at = stat.rfind(')');  // "tid (comm) S ..."
+    return at != std::string::npos && at + 2 < stat.size() ? stat[at + 2] : '?';
+  }
 
  private:
   void record_result(Result<std::vector<uint8_t>> r) {
@@ -163,6 +175,7 @@ class EchoProgram : public RpcProgram {
   std::atomic<int> defer_asks_{0};
   std::atomic<int> max_running_{0};
   std::atomic<int> blocks_done_{0};
+  std::atomic<pid_t> echo_tid_{0};
 };
 
 inline std::vector<uint8_t> echo_args(std::span<const uint8_t> data) {

@@ -364,6 +364,35 @@ TEST(RpcServer, BusyPollingLoopsAnswerEveryCallAndStillStop) {
   EXPECT_TRUE(c.wait_for_close());
 }
 
+// The busy-poll window opens only when the loop has answered a call itself.
+// After a call it handed to the pool the loop sleeps in epoll_wait(): the
+// worker (a 1 MiB READ's sendfile, say) and the client get the CPU. The
+// loop thread's scheduler state tells: a polling loop is always runnable
+// (it only yields), a sleeping one is not, however loaded the machine.
+TEST(RpcServer, OnlyACallAnsweredOnTheLoopOpensTheBusyPollWindow) {
+  net::ServerOptions o = ServerHarness::small_options();
+  o.io_threads = 1;
+  o.busy_poll = std::chrono::microseconds(400000);
+  ServerHarness h(o);
+  TestRpcClient c(h.port());
+  auto runnable_of_20 = [&] {  // samples over 100 ms
+    int n = 0;
+    for (int i = 0; i < 20; i++) {
+      n += h.echo().echo_thread_state() == 'R';
+      std::this_thread::sleep_for(5ms);
+    }
+    return n;
+  };
+  ASSERT_TRUE(c.call(kEchoProg, 1, kEcho, echo_args(bytes_of("on the loop"))));
+  EXPECT_GE(runnable_of_20(), 15);     // polling: the window is there
+  std::this_thread::sleep_for(400ms);  // and over
+  EXPECT_LE(runnable_of_20(), 2);
+  ASSERT_TRUE(c.call(kEchoProg, 1, kBlock, u32_args(0)));  // answered by a worker
+  EXPECT_LE(runnable_of_20(), 2);                          // still asleep
+  ASSERT_TRUE(c.call(kEchoProg, 1, kEcho, echo_args(bytes_of("again"))));
+  EXPECT_GE(runnable_of_20(), 15);
+}
+
 // A call begun on the event loop whose handler finds it would have to wait
 // goes on to the worker pool and runs there once more, with one reply; a
 // call that did not ask is never run twice.
