@@ -63,4 +63,11 @@ Result<size_t> append_read_data(const rpc::CallContext& call, backend::Filesyste
   return r;
 }
 
+std::optional<Result<size_t>> write_data(const rpc::CallContext& call, backend::Filesystem& fs,
+                                         backend::InodeId ino, uint64_t offset,
+                                         std::span<const uint8_t> data, bool unstable) {
+  if (call.may_defer) return unstable ? fs.write_quick(ino, offset, data) : std::nullopt;
+  return fs.write(ino, offset, data);
+}
+
 }  // namespace pnfsgw::gw

@@ -1,9 +1,13 @@
+// The data of READ and WRITE, shared by NFSv3 and NFSv4.
+//
 // READ data into a reply. Zero-copy when it can: the bytes stay where the
 // filesystem keeps them (Filesystem::read_segments) and go on the wire as
 // file parts of the reply (rpc::ReplyFileData), sent by sendfile(2);
 // otherwise they are read straight into the reply's encoder.
 #pragma once
 #include <cstdint>
+#include <optional>
+#include <span>
 
 #include "backend/fs.h"
 #include "gateway/rpc/rpc.h"
@@ -22,5 +26,14 @@ constexpr uint32_t kFilePartsMinRead = 64 * 1024;
 Result<size_t> append_read_data(const rpc::CallContext& call, backend::Filesystem& fs,
                                 backend::InodeId ino, uint64_t offset, uint32_t count,
                                 bool allow_parts, xdr::XdrEncoder& enc, bool* eof);
+
+// A WRITE's data into the file. On the pool (call.may_defer false) this is
+// Filesystem::write(). On an event loop it does only an UNSTABLE write that
+// needs no wait (Filesystem::write_quick; a stable one waits for the
+// device) and answers nullopt otherwise, having written nothing: the call
+// then goes on to the pool (Disposition::kDefer).
+std::optional<Result<size_t>> write_data(const rpc::CallContext& call, backend::Filesystem& fs,
+                                         backend::InodeId ino, uint64_t offset,
+                                         std::span<const uint8_t> data, bool unstable);
 
 }  // namespace pnfsgw::gw

@@ -23,10 +23,10 @@ struct ServerOptions {
   // worker_threads threads runs the others.
   size_t io_threads = 1;
   size_t worker_threads = 4;
-  // After an event loop has answered a call itself, it polls its sockets
-  // for this long before it sleeps (0 = sleep at once). Saves a wake-up per
-  // call for a client with one call outstanding; costs CPU only right after
-  // such a reply.
+  // After an event loop has answered a call itself (or read part of a
+  // record), it polls its sockets for this long before it sleeps (0 = sleep
+  // at once). Saves a wake-up per call for a client with one call
+  // outstanding; costs CPU only right after such a reply.
   std::chrono::microseconds busy_poll{0};
   size_t max_record = 4u << 20;  // bytes; larger records close the connection
   size_t max_connections = 1024;

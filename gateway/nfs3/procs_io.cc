@@ -1,8 +1,6 @@
 // Data procedures: READ, WRITE, COMMIT (RFC 1813 3.3.6, 3.3.7, 3.3.21).
 // They go through the same Filesystem calls as NFSv4 READ/WRITE/COMMIT,
 // and WRITE/COMMIT return the write verifier NFSv4 returns.
-#include <cstring>
-
 #include "gateway/common/file_parts.h"
 #include "gateway/nfs3/nfs3_internal.h"
 
@@ -84,18 +82,12 @@ nfsstat3 do_write(Nfs3Ctx& ctx, const WriteArgs& a, WriteRes* r) {
   r->wcc.after = r->wcc.before;
   if (int err = gw::check_io(ctx.caller, *r->wcc.before, true)) return errno_status(err);
   if (a.offset + a.data.size() < a.offset) return NFS3ERR_FBIG;
-  Result<size_t> n = size_t{0};
-  if (ctx.call.may_defer) {
-    // On the event loop: only what needs no wait, else on to the pool.
-    auto quick = ctx.core.fs->write_quick(ino, a.offset, a.data);
-    if (!quick) {
-      ctx.deferred = true;
-      return NFS3_OK;  // nothing encoded: the pool runs the call again
-    }
-    n = std::move(*quick);
-  } else {
-    n = ctx.core.fs->write(ino, a.offset, a.data);
+  auto written = gw::write_data(ctx.call, *ctx.core.fs, ino, a.offset, a.data, a.stable == UNSTABLE);
+  if (!written) {  // on the event loop, and it would wait
+    ctx.deferred = true;
+    return NFS3_OK;  // nothing encoded: the pool runs the call again
   }
+  Result<size_t> n = std::move(*written);
   if (!n) {
     r->wcc.after = attr_of(ctx, ino);
     return errno_status(n.err());

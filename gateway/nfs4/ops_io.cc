@@ -333,20 +333,15 @@ nfsstat4 op_write(CompoundCtx& ctx, xdr::XdrDecoder& dec, xdr::XdrEncoder& enc) 
   if (offset + data.size() < offset) return NFS4ERR_FBIG;
   backend::Attr a;
   if (nfsstat4 st = check_data_op(ctx, &sid, true, &a); st != NFS4_OK) return st;
-  Result<size_t> n = size_t{0};
-  if (ctx.call.may_defer) {
-    // On the event loop (Nfs4Server::runs_inline: UNSTABLE, small): only
-    // what needs no wait, else the whole COMPOUND goes to the pool.
-    auto quick = stable == UNSTABLE4 ? ctx.core.fs->write_quick(ctx.cfh.ino, offset, data)
-                                     : std::nullopt;
-    if (!quick) {
-      ctx.deferred = true;
-      return NFS4_OK;
-    }
-    n = std::move(*quick);
-  } else {
-    n = ctx.core.fs->write(ctx.cfh.ino, offset, data);
+  // On an event loop a write that would wait sends the whole COMPOUND to
+  // the pool.
+  auto written =
+      gw::write_data(ctx.call, *ctx.core.fs, ctx.cfh.ino, offset, data, stable == UNSTABLE4);
+  if (!written) {
+    ctx.deferred = true;
+    return NFS4_OK;
   }
+  Result<size_t> n = std::move(*written);
   if (!n) return errno_to_nfs(n.err());
   uint32_t committed = UNSTABLE4;
   if (stable != UNSTABLE4) {
