@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -330,6 +331,9 @@ class Filesystem {
   // True once the store has turned read-only (metadata media error); the
   // gateway then answers NFS4ERR_ROFS / NFS3ERR_ROFS to changes.
   virtual bool read_only() const { return false; }
+  // Running totals a backend keeps about itself, as (name, value) pairs for
+  // `pnfsgw admin status`; names are lower_snake_case.
+  virtual std::vector<std::pair<std::string, uint64_t>> counters() const { return {}; }
 };
 
 }  // namespace pnfsgw::backend

@@ -157,6 +157,11 @@ class StoreFs final : public backend::Filesystem {
   Result<std::vector<backend::FileExtent>> list_extents(backend::InodeId ino, uint64_t offset,
                                                         uint64_t length) override;
   bool read_only() const override { return read_only_.load(); }
+  // changes_committed / metadata_commits: how many changes a group commit
+  // batch carried on average since the start.
+  std::vector<std::pair<std::string, uint64_t>> counters() const override {
+    return {{"changes_committed", changes_.load()}, {"metadata_commits", commits_.load()}};
+  }
 
   // The device reported [dev_off, dev_off+len) bad (a scrub, a DAX machine
   // check, a failed read): records it, logs the files it belongs to, and

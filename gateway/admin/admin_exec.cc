@@ -113,6 +113,7 @@ AdminReply run_status(Filesystem& fs) {
   out += "files_free: " + num(st->files_free) + "\n";
   out += "files_avail: " + num(st->files_avail) + "\n";
   out += "name_max: " + num(st->name_max) + "\n";
+  for (const auto& [name, value] : fs.counters()) out += name + ": " + num(value) + "\n";
   return ok(std::move(out));
 }
 

@@ -221,6 +221,18 @@ TEST_P(AdminIntegration, QueriesDescribeTheFile) {
   r = admin({"status"});
   ASSERT_EQ(r.status, 0) << r.errors;
   EXPECT_EQ(r.output.rfind("read_only: no\n", 0), 0u) << r.output;
+  if (std::string(GetParam().name) == "store") {
+    // The store counts its group commits: the file above took at least one
+    // change (create) and as many commits as changes at most.
+    auto value = [&](const std::string& key) -> long long {
+      size_t at = r.output.find("\n" + key + ": ");
+      return at == std::string::npos ? -1 : std::stoll(r.output.substr(at + key.size() + 3));
+    };
+    long long changes = value("changes_committed"), commits = value("metadata_commits");
+    EXPECT_GE(changes, 1) << r.output;
+    EXPECT_GE(commits, 1) << r.output;
+    EXPECT_LE(commits, changes) << r.output;
+  }
   (void)f;
 }
 

@@ -114,6 +114,9 @@ class ForwardingFs : public Filesystem {
     return space_ops_ ? in_->list_extents(i, o, l) : Filesystem::list_extents(i, o, l);
   }
   bool read_only() const override { return read_only_; }
+  std::vector<std::pair<std::string, uint64_t>> counters() const override {
+    return in_->counters();
+  }
 
  private:
   Filesystem* in_;
