@@ -160,7 +160,7 @@ class StoreFs final : public backend::Filesystem {
   // changes_committed / metadata_commits: how many changes a group commit
   // batch carried on average since the start.
   std::vector<std::pair<std::string, uint64_t>> counters() const override {
-    return {{"changes_committed", changes_.load()}, {"metadata_commits", commits_.load()}};
+    return {{"changes_committed", changes_committed()}, {"metadata_commits", kv_commits()}};
   }
 
   // The device reported [dev_off, dev_off+len) bad (a scrub, a DAX machine

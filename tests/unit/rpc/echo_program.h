@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
 #include <condition_variable>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <stdexcept>
